@@ -1,0 +1,1 @@
+"""Prefect orchestration for storyflow: flows and tasks that call `pipeline/`, nothing more."""

@@ -1,0 +1,68 @@
+"""Small typed records passed between stages."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(slots=True)
+class RawStory:
+    """A story as a reader found it, before normalization."""
+
+    source_id: str
+    body: str
+    title: str = ""
+    source: str = ""
+    url: str = ""
+    published_at: datetime | None = None
+    origin: str = ""  # file (and line) it came from, for error messages
+
+
+@dataclass(slots=True)
+class Reject:
+    """An input that could not be used, and why."""
+
+    origin: str
+    reason: str
+    rejected_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(slots=True)
+class Article:
+    """A normalized story; the unit every later stage works on."""
+
+    article_id: str
+    source_id: str
+    title: str
+    text: str  # normalized
+    original_text: str
+    source: str
+    url: str
+    published_at: datetime | None
+    ingested_at: datetime
+    content_hash: str
+
+
+@dataclass(slots=True)
+class DuplicateEdge:
+    """`article_id` is a copy of `duplicate_of` (its group's canonical story)."""
+
+    article_id: str
+    duplicate_of: str
+    similarity: float
+    method: str  # "exact" or "minhash"
+    jaccard: float
+    containment: float
+    char_containment: float
+    rule: str  # which verification rule decided
+
+
+@dataclass(slots=True)
+class IngestResult:
+    stories: list[RawStory]
+    rejects: list[Reject]
+    n_inputs: int

@@ -1,0 +1,137 @@
+"""Store: the Parquet output contract, written atomically.
+
+Each table is a folder (``data/articles/`` ...) holding one Parquet file, so a plain
+Parquet read of the folder gives the current state. A commit first writes every new
+file under a hidden temporary name, then records the planned renames in a journal,
+then renames. If a run dies before the journal is written, the old state stands; if it
+dies during the renames, the next ``open`` finishes them. Readers never see a half file.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+TS = pa.timestamp("us", tz="UTC")
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "articles": pa.schema([
+        ("article_id", pa.string()),
+        ("source_id", pa.string()),
+        ("title", pa.string()),
+        ("text", pa.string()),
+        ("original_text", pa.string()),
+        ("source", pa.string()),
+        ("url", pa.string()),
+        ("published_at", TS),
+        ("ingested_at", TS),
+        ("content_hash", pa.string()),
+        ("dup_group_id", pa.string()),
+        ("is_canonical", pa.bool_()),
+        ("canonical_reason", pa.string()),
+        ("event_id", pa.string()),
+    ]),
+    "duplicates": pa.schema([
+        ("article_id", pa.string()),
+        ("duplicate_of", pa.string()),
+        ("similarity", pa.float64()),
+        ("method", pa.string()),
+        ("jaccard", pa.float64()),
+        ("containment", pa.float64()),
+        ("char_containment", pa.float64()),
+        ("rule", pa.string()),
+    ]),
+    "events": pa.schema([
+        ("event_id", pa.string()),
+        ("headline", pa.string()),
+        ("size", pa.int64()),
+        ("n_sources", pa.int64()),
+        ("first_seen", TS),
+        ("last_seen", TS),
+        ("representative_article_id", pa.string()),
+    ]),
+    "runs": pa.schema([
+        ("run_id", pa.string()),
+        ("started_at", TS),
+        ("finished_at", TS),
+        ("inputs", pa.string()),
+        ("parameters", pa.string()),  # JSON of the settings used
+        ("n_input_files", pa.int64()),
+        ("n_stories_read", pa.int64()),
+        ("n_new_articles", pa.int64()),
+        ("n_already_stored", pa.int64()),
+        ("n_rejects", pa.int64()),
+        ("n_exact_duplicates", pa.int64()),
+        ("n_near_duplicates", pa.int64()),
+        ("n_events", pa.int64()),
+        ("n_articles_total", pa.int64()),
+    ]),
+    "rejects": pa.schema([
+        ("run_id", pa.string()),
+        ("origin", pa.string()),
+        ("reason", pa.string()),
+        ("rejected_at", TS),
+    ]),
+}
+
+JOURNAL = "_commit.json"
+
+
+def table_file(data_dir: Path, name: str) -> Path:
+    return Path(data_dir) / name / f"{name}.parquet"
+
+
+def recover(data_dir: Path) -> None:
+    """Finish a commit that was interrupted during its renames."""
+    journal = Path(data_dir) / JOURNAL
+    if not journal.exists():
+        return
+    for tmp, final in json.loads(journal.read_text()):
+        if Path(tmp).exists():
+            os.replace(tmp, final)
+    journal.unlink()
+
+
+def read_table(data_dir: Path, name: str) -> pa.Table:
+    """Current contents of a table (empty with its schema if never written)."""
+    recover(data_dir)
+    path = table_file(data_dir, name)
+    if not path.exists():
+        return SCHEMAS[name].empty_table()
+    return pq.read_table(path, schema=SCHEMAS[name])
+
+
+def to_table(name: str, rows: list[dict]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=SCHEMAS[name])
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def commit(data_dir: Path, tables: dict[str, pa.Table]) -> None:
+    """Replace the given tables together, atomically per file and recoverably as a set."""
+    data_dir = Path(data_dir)
+    recover(data_dir)
+    plan: list[tuple[str, str]] = []
+    for name, table in tables.items():
+        final = table_file(data_dir, name)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.parent / f".{final.name}.tmp"
+        pq.write_table(table.cast(SCHEMAS[name]), tmp, compression="zstd")
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        plan.append((str(tmp), str(final)))
+    journal = data_dir / JOURNAL
+    journal_tmp = data_dir / f".{JOURNAL}.tmp"
+    journal_tmp.write_text(json.dumps(plan))
+    os.replace(journal_tmp, journal)  # the commit point
+    _fsync_dir(data_dir)
+    recover(data_dir)
