@@ -49,6 +49,7 @@ def cluster_labels(distance: np.ndarray, min_cluster_size: int = 2, max_distance
         min_samples=1,
         cluster_selection_epsilon=float(max_distance),
         allow_single_cluster=True,
+        copy=True,
     ).fit_predict(capped)
     labels = labels.copy()
     next_label = labels.max() + 1
