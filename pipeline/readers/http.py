@@ -31,7 +31,10 @@ def fetch(url: str, max_bytes: int, timeout_s: float) -> Blob:
             blob.charset = response.headers.get_content_charset()
             blob.content_type = response.headers.get_content_type()
             return blob
+    except InputError:
+        raise
     except urllib.error.HTTPError as exc:
+        exc.close()
         raise InputError(f"HTTP {exc.code} {exc.reason}") from exc
     except (TimeoutError, socket.timeout) as exc:
         raise InputError(f"fetch timed out after {timeout_s:g} s") from exc
