@@ -25,7 +25,7 @@ from typing import Iterable
 import defusedxml.ElementTree as safe_et
 
 from pipeline.inbox import Inbox, log_row
-from pipeline.readers.common import Blob, InputError, decode, local, parse_time, parse_xml, read_file
+from pipeline.readers.common import Blob, InputError, decode, local, parse_xml, read_file
 from pipeline.readers.feeds import entry_label, feed_entries
 from pipeline.readers.html import read_html
 from pipeline.readers.http import fetch
@@ -34,8 +34,6 @@ from pipeline.readers.ninjs import is_ninjs, story_from_ninjs
 from pipeline.readers.plain import read_txt, story_from_record
 from pipeline.records import IngestResult, RawStory, Reject, utcnow
 from pipeline.versions import version_label
-
-__all__ = ["InputError", "ingest", "parse_time"]
 
 MANIFEST_NAME = "manifest.jsonl"
 STORY_FIELDS = ("title", "source", "url", "published_at")

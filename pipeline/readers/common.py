@@ -152,6 +152,7 @@ def parse_version(value: Any) -> int | None:
     return int(value)
 
 
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 XML_DECLARED_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 from typing import Callable
 
 from pipeline.readers.common import (
-    InputError, child, child_text, children, element_text, html_fragment_text, local, parse_rfc822_time, parse_time,
+    XML_LANG, InputError, child, child_text, children, element_text, html_fragment_text, local, parse_rfc822_time, parse_time,
 )
 from pipeline.records import RawStory
 
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 def feed_entries(root) -> tuple[str, list, Callable]:

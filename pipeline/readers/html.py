@@ -6,7 +6,6 @@ the page's ``<meta charset>`` (or the transport's), else UTF-8, else detected.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from pipeline.readers.common import Blob, InputError, decode, parse_time
 from pipeline.records import RawStory

@@ -9,11 +9,10 @@ or ``inlineData`` (plain text).
 from __future__ import annotations
 
 from pipeline.readers.common import (
-    InputError, child, child_text, children, element_text, local, parse_time, parse_version,
+    XML_LANG, InputError, child, child_text, children, element_text, local, parse_time, parse_version,
 )
 from pipeline.records import RawStory
 
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 TEXT_ITEM_CLASSES = ("ninat:text", "ninat:composite")
 
 
