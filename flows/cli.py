@@ -10,7 +10,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="storyflow", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="ingest a directory or .jsonl file and update the store")
-    run.add_argument("inputs", help="directory of .txt/.jsonl stories, or one .jsonl file")
+    run.add_argument("inputs", help="inbox directory, one story file, or a feed URL (see README for formats)")
+    run.add_argument("--feed", action="append", default=[], metavar="URL", help="also read this RSS/Atom feed (repeatable)")
     run.add_argument("--data", default=os.environ.get("STORYFLOW_DATA_DIR", "data"), help="output root (default: data)")
     args = parser.parse_args(argv)
 
@@ -20,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     from flows.ingest import ingest_flow  # Prefect import is slow: after argument parsing
 
-    print(ingest_flow(inputs=args.inputs, data_dir=args.data))
+    print(ingest_flow(inputs=args.inputs, data_dir=args.data, feeds=args.feed))
     return 0
 
 

@@ -12,8 +12,8 @@ from pipeline.config import Settings
 
 
 @task(retries=2, retry_delay_seconds=[1, 5])
-def read_inputs(inputs: str, max_bytes: int):
-    return ingest.ingest(Path(inputs), max_bytes=max_bytes)
+def read_inputs(sources: list[str], max_bytes: int, timeout_s: float, inbox):
+    return ingest.ingest(sources, max_bytes=max_bytes, inbox=inbox, timeout_s=timeout_s)
 
 
 @task
@@ -49,18 +49,20 @@ def write_tables(data_dir: str, tables) -> None:
 
 
 @flow(name="storyflow-ingest", log_prints=False)
-def ingest_flow(inputs: str = "seeds", data_dir: str = "data") -> str:
-    """Run the whole pipeline over `inputs` (a directory or file) into `data_dir`; return a summary."""
+def ingest_flow(inputs: str = "seeds", data_dir: str = "data", feeds: list[str] | None = None) -> str:
+    """Run the whole pipeline over `inputs` (an inbox directory, a file or a URL) and the `feeds`
+    URLs into `data_dir`; files and feed entries ingested by earlier runs are skipped. Return a summary."""
     logger = get_run_logger()
     settings = Settings(data_dir=Path(data_dir))
     ctx = job.RunContext()
-    read = read_inputs(inputs, settings.max_input_bytes)
     state = load_state(data_dir)
+    read = read_inputs([inputs, *(feeds or [])], settings.max_input_bytes, settings.fetch_timeout_s, state.inbox())
     fresh, n_known, empty = job.new_articles(read.stories, state, ctx.started_at)
+    all_articles, superseded = job.apply_versions(state, fresh)
     rejects = read.rejects + empty
-    logger.info("read %d stories (%d new, %d already stored), %d rejects", len(read.stories), len(fresh), n_known, len(rejects))
+    logger.info("read %d stories (%d new, %d already stored, %d earlier versions replaced), %d inputs already "
+                "ingested, %d rejects", len(read.stories), len(fresh), n_known, len(superseded), read.n_seen, len(rejects))
 
-    all_articles = state.articles + fresh
     dups = find_duplicates(all_articles, settings)
     canonical = [a for a in all_articles if dups.group_of[a.article_id] == a.article_id]
     vectors = embed_articles(canonical, settings)
@@ -68,11 +70,12 @@ def ingest_flow(inputs: str = "seeds", data_dir: str = "data") -> str:
     event_of = {a.article_id: canonical_event[dups.group_of[a.article_id]] for a in all_articles}
 
     tables = job.output_tables(
-        ctx, inputs, settings.model_dump(mode="json"), state, all_articles, dups, event_of,
+        ctx, " ".join([inputs, *(feeds or [])]), settings.model_dump(mode="json"), state, all_articles, dups, event_of,
         dict(zip((a.article_id for a in canonical), vectors)), rejects,
         {"n_input_files": read.n_inputs, "n_stories_read": len(read.stories),
-         "n_new_articles": len(fresh), "n_already_stored": n_known},
+         "n_new_articles": len(fresh), "n_already_stored": n_known, "n_superseded": len(superseded)},
     )
+    tables.update(job.ingest_tables(ctx, state, superseded, read.inbox_rows))
     write_tables(data_dir, tables)
     summary = job.summary_text(tables, ctx.run_id)
     create_markdown_artifact(markdown=f"```\n{summary}\n```", key="storyflow-run-summary", description="storyflow run")

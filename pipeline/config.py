@@ -19,7 +19,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
 
     # ingest: inputs larger than this are rejected unread
-    max_input_bytes: int = 20_000_000
+    max_input_bytes: int = Field(20_000_000, description="files and HTTP responses larger than this are refused")
+    fetch_timeout_s: float = Field(10.0, description="limit for connecting to, and reading, one feed URL")
     min_body_chars: int = 1
 
     # near-duplicates

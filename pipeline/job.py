@@ -14,9 +14,11 @@ import numpy as np
 import pyarrow as pa
 
 from pipeline import store
+from pipeline.inbox import Inbox
 from pipeline.near_duplicates import DuplicateResult
 from pipeline.normalize import normalize
 from pipeline.records import Article, RawStory, Reject, utcnow
+from pipeline.versions import Superseded, merge_versions
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 
@@ -27,6 +29,11 @@ class StoredState:
     event_of: dict[str, str]  # article_id -> event_id from the last run
     runs: pa.Table
     rejects: pa.Table
+    article_versions: pa.Table  # earlier versions of stories
+    inbox_log: pa.Table  # files and feed entries already ingested
+
+    def inbox(self) -> Inbox:
+        return Inbox.from_table(self.inbox_log)
 
 
 @dataclass(slots=True)
@@ -42,7 +49,8 @@ def load_state(data_dir) -> StoredState:
         articles.append(Article(**{k: row[k] for k in Article.__slots__}))
         if row["event_id"]:
             event_of[row["article_id"]] = row["event_id"]
-    return StoredState(articles, event_of, store.read_table(data_dir, "runs"), store.read_table(data_dir, "rejects"))
+    return StoredState(articles, event_of, *(store.read_table(data_dir, name) for name in (
+        "runs", "rejects", "article_versions", "inbox_log")))
 
 
 def new_articles(stories: list[RawStory], state: StoredState, ingested_at: datetime) -> tuple[list[Article], int, list[Reject]]:
@@ -50,7 +58,7 @@ def new_articles(stories: list[RawStory], state: StoredState, ingested_at: datet
 
     Returns (new articles, how many were already stored, rejects for stories with no text left).
     """
-    known = {a.article_id for a in state.articles}
+    known = {a.article_id for a in state.articles} | set(state.article_versions.column("article_id").to_pylist())
     fresh, rejects, n_known = [], [], 0
     for article in normalize(stories, ingested_at):
         if article.article_id in known:
@@ -61,6 +69,32 @@ def new_articles(stories: list[RawStory], state: StoredState, ingested_at: datet
             known.add(article.article_id)
             fresh.append(article)
     return fresh, n_known, rejects
+
+
+def apply_versions(state: StoredState, fresh: list[Article]) -> tuple[list[Article], list[Superseded]]:
+    """All current articles after `fresh` ones replace earlier versions of their stories.
+
+    A replacing version takes over its predecessor's event in `state.event_of`, so that event
+    keeps its id; the versions it replaced are returned for `article_versions`.
+    """
+    current, superseded = merge_versions(state.articles, fresh)
+    for s in superseded:
+        event_id = state.event_of.pop(s.article.article_id, None)
+        if event_id is not None:
+            state.event_of.setdefault(s.superseded_by, event_id)
+    return current, superseded
+
+
+def ingest_tables(ctx: RunContext, state: StoredState, superseded: list[Superseded], inbox_rows: list[dict]) -> dict[str, pa.Table]:
+    """The version history and inbox log after this run, for `store.commit` with the other tables."""
+    version_rows = [
+        {**{k: getattr(s.article, k) for k in Article.__slots__}, "superseded_by": s.superseded_by, "superseded_at": ctx.started_at}
+        for s in superseded
+    ]
+    return {
+        "article_versions": pa.concat_tables([state.article_versions, store.to_table("article_versions", version_rows)]),
+        "inbox_log": pa.concat_tables([state.inbox_log, store.to_table("inbox_log", [{**r, "run_id": ctx.run_id} for r in inbox_rows])]),
+    }
 
 
 def stories_origin(stories: list[RawStory], source_id: str) -> str:
@@ -169,7 +203,8 @@ def summary_text(tables: dict[str, pa.Table], run_id: str) -> str:
     lines = [
         f"run {run_id}",
         f"  stories read: {run['n_stories_read']}   new: {run['n_new_articles']}   "
-        f"already stored: {run['n_already_stored']}   rejected: {run['n_rejects']}",
+        f"already stored: {run['n_already_stored']}   earlier versions replaced: {run['n_superseded'] or 0}   "
+        f"rejected: {run['n_rejects']}",
         f"  duplicates: {run['n_exact_duplicates']} exact, {run['n_near_duplicates']} near   "
         f"articles stored: {run['n_articles_total']}   events: {run['n_events']}",
     ]

@@ -11,6 +11,7 @@ import unicodedata
 from datetime import datetime
 
 from pipeline.records import Article, RawStory, utcnow
+from pipeline.versions import version_label
 
 QUOTE_FOLDS = str.maketrans({
     "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",
@@ -83,9 +84,9 @@ def content_hash(normalized: str) -> str:
     return hashlib.blake2b(key.encode("utf-8"), digest_size=16).hexdigest()
 
 
-def make_article_id(source_id: str, digest: str) -> str:
-    """Stable id: the same story (same id, same content) always maps to the same article."""
-    raw = f"{source_id}\x00{digest}".encode("utf-8")
+def make_article_id(source_id: str, digest: str, version: str = "") -> str:
+    """Stable id: the same story (same id, same content, same version) always maps to the same article."""
+    raw = f"{source_id}\x00{digest}{f'{chr(0)}{version}' if version else ''}".encode("utf-8")
     return "a_" + hashlib.blake2b(raw, digest_size=8).hexdigest()
 
 
@@ -93,7 +94,7 @@ def normalize_story(story: RawStory, ingested_at: datetime | None = None) -> Art
     text = normalize_text(story.body)
     digest = content_hash(text)
     return Article(
-        article_id=make_article_id(story.source_id, digest),
+        article_id=make_article_id(story.source_id, digest, version_label(story)),
         source_id=story.source_id,
         title=normalize_text(story.title).replace("\n", " "),
         text=text,
@@ -103,6 +104,10 @@ def normalize_story(story: RawStory, ingested_at: datetime | None = None) -> Art
         published_at=story.published_at,
         ingested_at=ingested_at or utcnow(),
         content_hash=digest,
+        version=story.version,
+        byline=" ".join(story.byline.split()),
+        language=story.language,
+        updated_at=story.updated_at,
     )
 
 

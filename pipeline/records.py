@@ -11,7 +11,7 @@ def utcnow() -> datetime:
 
 @dataclass(slots=True)
 class RawStory:
-    """A story as a reader found it, before normalization."""
+    """A story as a reader found it, before normalization. `source_id` is its guid."""
 
     source_id: str
     body: str
@@ -20,6 +20,10 @@ class RawStory:
     url: str = ""
     published_at: datetime | None = None
     origin: str = ""  # file (and line) it came from, for error messages
+    version: int | None = None  # the sender's version number of this story, if it has one
+    byline: str = ""
+    language: str = ""  # BCP 47 tag as sent
+    updated_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -45,6 +49,10 @@ class Article:
     published_at: datetime | None
     ingested_at: datetime
     content_hash: str
+    version: int | None = None
+    byline: str = ""
+    language: str = ""
+    updated_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -66,3 +74,5 @@ class IngestResult:
     stories: list[RawStory]
     rejects: list[Reject]
     n_inputs: int
+    inbox_rows: list[dict] = field(default_factory=list)  # files and feed entries read this run
+    n_seen: int = 0  # inputs skipped because an earlier run ingested them

@@ -17,22 +17,52 @@ import pyarrow.parquet as pq
 
 TS = pa.timestamp("us", tz="UTC")
 
+ARTICLE_FIELDS = [
+    ("article_id", pa.string()),
+    ("source_id", pa.string()),  # the story's guid
+    ("title", pa.string()),
+    ("text", pa.string()),
+    ("original_text", pa.string()),
+    ("source", pa.string()),
+    ("url", pa.string()),
+    ("published_at", TS),
+    ("ingested_at", TS),
+    ("content_hash", pa.string()),
+]
+VERSION_FIELDS = [
+    ("version", pa.int64()),
+    ("byline", pa.string()),
+    ("language", pa.string()),
+    ("updated_at", TS),
+]
+
 SCHEMAS: dict[str, pa.Schema] = {
     "articles": pa.schema([
-        ("article_id", pa.string()),
-        ("source_id", pa.string()),
-        ("title", pa.string()),
-        ("text", pa.string()),
-        ("original_text", pa.string()),
-        ("source", pa.string()),
-        ("url", pa.string()),
-        ("published_at", TS),
-        ("ingested_at", TS),
-        ("content_hash", pa.string()),
+        *ARTICLE_FIELDS,
         ("dup_group_id", pa.string()),
         ("is_canonical", pa.bool_()),
         ("canonical_reason", pa.string()),
         ("event_id", pa.string()),
+        *VERSION_FIELDS,
+    ]),
+    # every version of a story that is no longer current (replaced, or arrived outdated)
+    "article_versions": pa.schema([
+        *ARTICLE_FIELDS,
+        *VERSION_FIELDS,
+        ("superseded_by", pa.string()),  # article_id of the version current when this one was shelved
+        ("superseded_at", TS),
+    ]),
+    # files and feed entries ingested, so that each is read once (see pipeline/inbox.py)
+    "inbox_log": pa.schema([
+        ("run_id", pa.string()),
+        ("kind", pa.string()),  # "file" or "entry"
+        ("location", pa.string()),  # absolute path, or feed URL
+        ("size", pa.int64()),
+        ("sha256", pa.string()),
+        ("guid", pa.string()),
+        ("version", pa.string()),
+        ("outcome", pa.string()),  # "read" or "rejected"
+        ("logged_at", TS),
     ]),
     "duplicates": pa.schema([
         ("article_id", pa.string()),
@@ -63,6 +93,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("n_stories_read", pa.int64()),
         ("n_new_articles", pa.int64()),
         ("n_already_stored", pa.int64()),
+        ("n_superseded", pa.int64()),  # versions moved to article_versions by this run
         ("n_rejects", pa.int64()),
         ("n_exact_duplicates", pa.int64()),
         ("n_near_duplicates", pa.int64()),

@@ -81,3 +81,58 @@ def test_cli_runs_the_flow_and_prints_a_summary(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     assert "events: 3" in out.stdout
     assert pq.read_table(tmp_path / "d" / "articles").num_rows == 5
+
+
+def test_inbox_and_versions_across_two_runs(prefect_harness, tmp_path):
+    """Run 1 reads an inbox of wire formats; run 2 finds one new file with a corrected version
+    of a story and one with an outdated version of another: the correction replaces its story,
+    the outdated one only goes to history, and nothing already read is read again."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from flows.ingest import ingest_flow
+
+    wire = Path(__file__).resolve().parent.parent / "fixtures" / "wire"
+    inbox, data = tmp_path / "inbox", tmp_path / "data"
+    shutil.copytree(wire, inbox)
+    (inbox / "notes.bin").write_bytes(b"\x00\x01\x02")
+
+    def fingerprint():
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in inbox.iterdir()}
+
+    ingest_flow(inputs=str(inbox), data_dir=str(data))
+    first = {a["source_id"]: a for a in table(data, "articles")}
+    assert len(first) == 8
+    election = "http://wire.example.net/items/2024/election-turnout"
+    storm = "urn:newsml:wire.example.com:20240114:storm-coast"
+
+    item = json.loads((wire / "ninjs2-election.json").read_text())
+    item.update(version="4", versioncreated="2024-06-10T08:00:00Z")
+    item["bodies"][0]["value"] = item["bodies"][0]["value"].replace("71 percent", "72 percent")
+    (inbox / "election-v4.json").write_text(json.dumps(item))
+    outdated = (wire / "newsml-g2-storm.xml").read_text().replace('version="2"', 'version="1"').replace(
+        "40,000 homes", "30,000 homes")
+    (inbox / "storm-v1.xml").write_text(outdated)
+    before = fingerprint()
+    ingest_flow(inputs=str(inbox), data_dir=str(data))
+    assert fingerprint() == before  # input files are never changed or deleted
+
+    current = {a["source_id"]: a for a in table(data, "articles")}
+    assert set(current) == set(first)  # one row per story
+    assert current[election]["version"] == 4 and "72 percent" in current[election]["text"]
+    assert current[election]["event_id"] == first[election]["event_id"]  # the event keeps its id
+    assert current[storm] == first[storm]  # an outdated version does not replace the newer one
+    history = {(v["source_id"], v["version"]): v for v in table(data, "article_versions")}
+    assert set(history) == {(election, 3), (storm, 1)}
+    assert history[(election, 3)]["superseded_by"] == current[election]["article_id"]
+    assert history[(storm, 1)]["superseded_by"] == current[storm]["article_id"]
+    assert table(data, "duplicates") == []  # the new version is no duplicate of its old self
+
+    runs = table(data, "runs")
+    assert [r["n_stories_read"] for r in runs] == [8, 2]  # only the two new files were read
+    assert [r["n_superseded"] for r in runs] == [0, 2]
+    log = table(data, "inbox_log")
+    assert sorted(Path(r["location"]).name for r in log if r["run_id"] == runs[1]["run_id"]) == ["election-v4.json", "storm-v1.xml"]
+    assert {Path(r["location"]).name: r["outcome"] for r in log}["notes.bin"] == "rejected"
+    assert [Path(r["origin"]).name for r in table(data, "rejects")] == ["notes.bin"]  # rejected once, not every run

@@ -32,7 +32,7 @@ def test_bad_inputs_are_rejected_with_reasons_and_the_rest_is_kept(tmp_path):
     (tmp_path / "good.txt").write_text("A perfectly fine story about a council vote.")
     (tmp_path / "empty.txt").write_text("")
     (tmp_path / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
-    (tmp_path / "latin1.txt").write_bytes("caf\xe9 au lait".encode("latin-1"))
+    (tmp_path / "latin1.txt").write_bytes("The caf\xe9 on the square reopened, its owner said.".encode("latin-1"))
     (tmp_path / "notes.docx").write_bytes(b"PK\x03\x04")
     lines = [
         json.dumps({"id": "ok", "body": "Fine story from a feed."}),
@@ -45,11 +45,12 @@ def test_bad_inputs_are_rejected_with_reasons_and_the_rest_is_kept(tmp_path):
     (tmp_path / "feed.jsonl").write_text("\n".join(lines) + "\n")
 
     result = ingest(tmp_path)
-    assert sorted(s.source_id for s in result.stories) == ["good", "ok"]
+    assert sorted(s.source_id for s in result.stories) == ["good", "latin1", "ok"]
+    assert next(s for s in result.stories if s.source_id == "latin1").body.startswith("The caf\xe9 on")
     reasons = {r.origin.split("/")[-1]: r.reason for r in result.rejects}
     assert reasons["empty.txt"] == "empty file"
     assert reasons["binary.txt"].startswith("binary file")
-    assert reasons["latin1.txt"].startswith("invalid UTF-8")
+    assert "latin1.txt" not in reasons  # no declaration, so the encoding was detected
     assert "unsupported file type" in reasons["notes.docx"]
     assert reasons["feed.jsonl:2"].startswith("malformed JSON")
     assert reasons["feed.jsonl:3"] == "missing 'id'"

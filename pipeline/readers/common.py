@@ -1,0 +1,244 @@
+"""What every reader shares: the reject error, bounded reads, decoding, times, safe XML, markup to text."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any, Iterator
+
+import defusedxml.ElementTree as safe_et
+from charset_normalizer import from_bytes
+from defusedxml import DefusedXmlException
+
+CHUNK = 1 << 16
+# When detection finds several equally good encodings, prefer the ones wire and web text
+# actually uses; windows-1252 is the HTML standard's fallback for undeclared Western text.
+PREFERRED_ENCODINGS = ("utf_8", "cp1252", "latin_1", "iso8859_15")
+
+
+class InputError(ValueError):
+    """An input (file, feed, entry or record) that cannot be used; the message is the reject reason."""
+
+
+@dataclass(slots=True)
+class Blob:
+    """Bytes of one input as read (bounded), with what transport said about them."""
+
+    data: bytes
+    sha256: str
+    charset: str | None = None  # declared outside the content, e.g. by an HTTP header
+    content_type: str = ""
+
+
+def read_capped(chunks: Iterator[bytes], max_bytes: int, what: str) -> Blob:
+    """Join chunks, refusing as soon as more than `max_bytes` arrive (never holds more than the cap)."""
+    digest = hashlib.sha256()
+    parts, size = [], 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > max_bytes:
+            raise InputError(f"{what} too large: more than {max_bytes} bytes")
+        digest.update(chunk)
+        parts.append(chunk)
+    return Blob(b"".join(parts), digest.hexdigest())
+
+
+def read_file(path: Path, max_bytes: int) -> Blob:
+    """Read a file, refusing one over the limit by its size before reading any of it."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise InputError(f"file too large: {size} bytes > limit {max_bytes}")
+
+    def chunks():
+        with open(path, "rb") as fh:  # the cap also holds if the file grows while read
+            while chunk := fh.read(CHUNK):
+                yield chunk
+
+    return read_capped(chunks(), max_bytes, "file")
+
+
+def check_not_binary(data: bytes) -> None:
+    if not data.strip():
+        raise InputError("empty file")
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError("binary file (contains NUL bytes)")
+
+
+def detect_encoding(data: bytes) -> str:
+    """Best guess for bytes with no declared encoding; raises if nothing decodes them sensibly."""
+    matches = from_bytes(data[:200_000])
+    best = matches.best()
+    if best is None:
+        raise InputError("cannot detect the text encoding")
+    tied = {best.encoding, *best.could_be_from_charset}
+    for m in matches:
+        if m.chaos == best.chaos and m.coherence == best.coherence:
+            tied.update([m.encoding, *m.could_be_from_charset])
+    return next((enc for enc in PREFERRED_ENCODINGS if enc in tied), best.encoding)
+
+
+def decode(data: bytes, declared: str | None = None) -> str:
+    """Decode text: a BOM or a declared encoding wins, then UTF-8, then detection."""
+    check_not_binary(data)
+    for bom, enc in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):
+            declared = enc
+            break
+    if declared:
+        try:
+            text = data.decode(declared)
+        except LookupError as exc:
+            raise InputError(f"unknown declared encoding {declared!r}") from exc
+        except UnicodeDecodeError as exc:
+            raise InputError(f"not valid {declared} at byte {exc.start}") from exc
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            guess = detect_encoding(data)
+            try:
+                text = data.decode(guess)
+            except UnicodeDecodeError as exc:
+                raise InputError(f"cannot decode as detected encoding {guess}") from exc
+    sample = text[:8192]
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\n\r\t\f")
+    if controls > max(8, len(sample) // 100):
+        raise InputError("binary file (too many control characters)")
+    return text
+
+
+def parse_time(value: Any, name: str = "published_at") -> datetime | None:
+    """Parse an ISO-8601 / RFC 3339 time or date; naive times are taken as UTC. Result is UTC."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InputError(f"{name} must be an ISO-8601 string, got {type(value).__name__}")
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InputError(f"{name} is not an ISO-8601 time: {value!r}") from exc
+    return as_utc(parsed)
+
+
+def parse_rfc822_time(value: str | None, name: str) -> datetime | None:
+    """Parse an RFC 822 time as RSS uses it (``Tue, 05 Mar 2024 09:30:00 GMT``); ISO-8601 is accepted too."""
+    if not value or not value.strip():
+        return None
+    try:
+        return as_utc(parsedate_to_datetime(value.strip()))
+    except (TypeError, ValueError):
+        try:
+            return parse_time(value, name)
+        except InputError:
+            raise InputError(f"{name} is not an RFC 822 or ISO-8601 time: {value!r}") from None
+
+
+def as_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def parse_version(value: Any) -> int | None:
+    """A story version: a non-negative integer (ninjs sends it as a string)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())):
+        raise InputError(f"version must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+XML_DECLARED_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+
+
+def parse_xml(blob: Blob):
+    """Parse XML safely: no DTD entities (billion laughs, external files), encoding as declared.
+
+    Without an encoding declaration or BOM the transport's charset, then UTF-8, then
+    detection is used, and the text is handed to the parser as UTF-8.
+    """
+    data = blob.data
+    check_not_binary(data)
+    if not XML_DECLARED_ENCODING.match(data) and not data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        text = decode(data, blob.charset)
+        data = re.sub(r"^\s*<\?xml[^>]*\?>", "", text, count=1).encode("utf-8")
+    try:
+        return safe_et.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise InputError(f"unsafe XML refused: {exc}") from exc
+    except safe_et.ParseError as exc:
+        raise InputError(f"malformed XML: {exc}") from exc
+    except (LookupError, ValueError) as exc:  # an encoding expat does not know
+        raise InputError(f"unreadable XML: {exc}") from exc
+
+
+def local(tag: Any) -> str:
+    """Tag name without its namespace (``{ns}name`` -> ``name``); comments and PIs give ''."""
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def child(elem, name: str):
+    return next((c for c in elem if local(c.tag) == name), None) if elem is not None else None
+
+
+def children(elem, name: str) -> list:
+    return [c for c in elem if local(c.tag) == name] if elem is not None else []
+
+
+def child_text(elem, name: str) -> str:
+    found = child(elem, name)
+    return "".join(found.itertext()).strip() if found is not None else ""
+
+
+BLOCK_TAGS = {
+    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr",
+    "table", "section", "article", "pre", "hl1", "hl2", "dd", "dt", "figure", "figcaption", "block",
+}
+SKIP_TAGS = {"script", "style", "head", "noscript", "template"}
+
+
+def element_text(elem) -> str:
+    """Readable text of an (X)HTML / NITF element tree: one line per block element."""
+    out: list[str] = []
+
+    def walk(node):
+        name = local(node.tag).lower()
+        if name in SKIP_TAGS:
+            return
+        block = name in BLOCK_TAGS
+        if block:
+            out.append("\n")
+        if isinstance(node.tag, str) and node.text:
+            out.append(node.text)
+        for sub in node:
+            walk(sub)
+            if sub.tail:
+                out.append(sub.tail)
+        if block:
+            out.append("\n")
+
+    walk(elem)
+    lines = (" ".join(line.split()) for line in "".join(out).split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def html_fragment_text(markup: str) -> str:
+    """Text of an HTML fragment (feed descriptions, ninjs body_html)."""
+    import html
+
+    import lxml.html  # HTML parser: no DTDs or entity declarations to expand
+
+    if not markup.strip():
+        return ""
+    if "<" not in markup:
+        return html.unescape(markup).strip()
+    try:
+        root = lxml.html.fragment_fromstring(markup, create_parent="div")
+    except Exception as exc:  # lxml raises several types for hopeless markup
+        raise InputError(f"unreadable HTML: {exc}") from exc
+    return element_text(root)
