@@ -105,7 +105,7 @@ def events_tab(store: Store) -> None:
 
 
 def storylines_tab(store: Store) -> None:
-    rows = store.storylines()
+    rows = store.storylines(limit=PAGE_SIZE)
     if rows.empty:
         st.info("This output has no storylines (the clustering run that wrote it did not group events into storylines).")
         return
@@ -113,9 +113,10 @@ def storylines_tab(store: Store) -> None:
         [link(f"storyline={r['storyline_id']}", esc(r["headline"]) or esc(r["storyline_id"]))
          + (f'<br><span class="sf-kw">{esc(", ".join(keyword_list(r["keywords"])))}</span>' if keyword_list(r["keywords"]) else ""),
          esc(r["n_events"]), esc(r["size"]), when(r["first_seen"]), when(r["last_seen"])]
-        for r in rows.head(500).to_dict("records")
+        for r in rows.to_dict("records")
     ]
-    st.caption(f"{len(rows):,} storylines")
+    total = store.n_storylines()
+    st.caption(f"{total:,} storylines" + (f" · showing the newest {len(rows):,}" if total > len(rows) else ""))
     st.html(html_table(["Storyline", "Events", "Stories", "First seen", "Last seen"], table, {1, 2}, "storyline-list"))
 
 

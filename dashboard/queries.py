@@ -206,14 +206,20 @@ class Store:
 
     # --- storylines ----------------------------------------------------------------------------
 
-    def storylines(self) -> pd.DataFrame:
-        """Storylines from their own table, or gathered from the events when only those carry ids."""
+    def storylines(self, limit: int | None = None) -> pd.DataFrame:
+        """Storylines, newest first, from their own table, or gathered from the events when only those carry ids."""
+        return self.df(f"SELECT * FROM ({self._storylines_sql()}) LIMIT ?", [limit])
+
+    def n_storylines(self) -> int:
+        return self.con.execute(f"SELECT count(*) FROM ({self._storylines_sql()})").fetchone()[0]
+
+    def _storylines_sql(self) -> str:
         if self.has("storylines"):
-            return self.df(
+            return (
                 "SELECT storyline_id, headline, n_events, size, first_seen, last_seen, keywords "
                 "FROM storylines ORDER BY last_seen DESC NULLS LAST, size DESC, storyline_id"
             )
-        return self.df(
+        return (
             """
             SELECT storyline_id, arg_max(headline, size) AS headline, count(*) AS n_events, sum(size) AS size,
                    min(first_seen) AS first_seen, max(last_seen) AS last_seen, CAST(NULL AS VARCHAR[]) AS keywords
@@ -225,9 +231,8 @@ class Store:
         )
 
     def storyline(self, storyline_id: str) -> dict | None:
-        rows = self.storylines()
-        match = rows[rows["storyline_id"] == storyline_id].to_dict("records")
-        return match[0] if match else None
+        rows = self.df(f"SELECT * FROM ({self._storylines_sql()}) WHERE storyline_id = ?", [storyline_id])
+        return rows.to_dict("records")[0] if len(rows) else None
 
     # --- run health --------------------------------------------------------------------------
 

@@ -7,24 +7,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
+from dashboard.testing import CHROMEDRIVER, CHROMIUM, headless_chromium, serving, wait_for
 from pipeline import synth
-from tests.conftest import ROOT, SEEDS
+from tests.conftest import SEEDS
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 TITLED_SEED = "004"  # the seed with a title: its copies fold under it
 
 
@@ -39,7 +34,7 @@ def newsroom_data(tmp_path_factory, prefect_harness):
 
     inbox = tmp_path_factory.mktemp("inbox")
     shutil.copytree(SEEDS, inbox, dirs_exist_ok=True)
-    rng = __import__("random").Random(7)
+    rng = random.Random(7)
     sessions = seed_text(TITLED_SEED)
     copies = [
         {"id": "copy-ap", "source": "AP", "published_at": "2017-08-16T09:00:00Z", "body": sessions},
@@ -57,12 +52,6 @@ def newsroom_data(tmp_path_factory, prefect_harness):
     return data
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def snapshot(folder: Path) -> dict[str, tuple[str, int]]:
     """Every file under `folder` with its content hash and modification time."""
     return {
@@ -75,68 +64,16 @@ def snapshot(folder: Path) -> dict[str, tuple[str, int]]:
 def dashboard(newsroom_data, tmp_path_factory):
     """The dashboard server as a subprocess; yields (url, output snapshot taken before it started)."""
     before = snapshot(newsroom_data)
-    port = free_port()
-    log = tmp_path_factory.mktemp("dashboard-log") / "server.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "dashboard", "--data", str(newsroom_data), "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-        )
-    try:
-        url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(url + "_stcore/health", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"dashboard did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
+    with serving(newsroom_data, tmp_path_factory.mktemp("dashboard-log") / "server.log") as url:
         yield url, before
-    finally:
-        os.kill(proc.pid, 15)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, 9)
-            proc.wait()
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
         pytest.fail("headless Chromium is missing: apt-get install -y chromium chromium-driver (.ci/run does this)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--window-size=1400,1600",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
+    with headless_chromium(tmp_path_factory.mktemp("chromium-profile")) as driver:
         yield driver
-    finally:
-        driver.quit()
-
-
-def wait_for(driver, css: str, text: str = "", timeout: float = 60):
-    """The first element matching `css` (and containing `text`), once the app has rendered it."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    def found(d):
-        for element in d.find_elements(By.CSS_SELECTOR, css):
-            if element.is_displayed() and text in element.text:
-                return element
-        return False
-
-    return WebDriverWait(driver, timeout, poll_frequency=0.3).until(found, f"no {css!r} with {text!r}")
 
 
 def test_event_list_shows_the_seed_events(dashboard, browser, newsroom_data):
