@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench-dedup
+.PHONY: run test dashboard bench-dedup
 
 $(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
@@ -13,6 +13,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 run: $(STAMP)
 	$(VENV)/bin/storyflow run seeds --data data
+
+# The newsroom dashboard over data/ (the output of `make run`) on http://127.0.0.1:8501
+dashboard: $(STAMP)
+	$(PY) -m dashboard --data data
 
 test: $(STAMP)
 	$(PY) -m pytest
