@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -75,6 +76,7 @@ class Stack:
     checkout: Path
     tmp: Path
     logs: Path
+    env: dict[str, str]
 
     def post(self, path: str, body: dict) -> list | dict:
         response = self.api.post(path, json=body)
@@ -87,12 +89,9 @@ class Stack:
         return response.json()
 
     def run_deployment(self, name: str, parameters: dict) -> str:
-        """What the UI's Run button does: create a flow run from the deployment with parameters."""
-        from prefect.client.orchestration import get_client
-        from prefect.settings import PREFECT_API_URL, temporary_settings
-
-        with temporary_settings({PREFECT_API_URL: self.api_url}), get_client(sync_client=True) as client:
-            return str(client.create_flow_run_from_deployment(self.deployment(name)["id"], parameters=parameters).id)
+        """What the UI's Run button (and the client's create_flow_run_from_deployment) calls."""
+        run = self.post(f"/deployments/{self.deployment(name)['id']}/create_flow_run", {"parameters": parameters})
+        return run["id"]
 
     def flow_run(self, run_id: str) -> dict:
         return self.api.get(f"/flow_runs/{run_id}").json()
@@ -163,7 +162,7 @@ def stack(tmp_path_factory):
             done = subprocess.run(step, env=env, cwd=checkout, capture_output=True, text=True, timeout=300)
             assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         processes.start("worker", [*prefect, "worker", "start", "--pool", POOL], env=env, cwd=checkout)
-        yield Stack(api, api_url, checkout, tmp, logs)
+        yield Stack(api, api_url, checkout, tmp, logs, env)
     finally:
         processes.stop_all()
 
@@ -245,39 +244,66 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
 
 
 def slot_spans(stack: Stack, run_id: str) -> tuple[datetime, datetime]:
-    logs = stack.logs_of(run_id)
-    held = [datetime.fromisoformat(e["timestamp"]) for e in logs if e["message"].startswith("holding store write slot")]
-    released = [datetime.fromisoformat(e["timestamp"]) for e in logs if e["message"].startswith("released store write slot")]
-    assert len(held) == len(released) == 1, stack.log_text(run_id)
-    return held[0], released[0]
+    """When the run took and gave back the store write slot, from its logs (which arrive in batches)."""
+    deadline = time.monotonic() + 120
+    while True:
+        logs = stack.logs_of(run_id)
+        held = [datetime.fromisoformat(e["timestamp"]) for e in logs if e["message"].startswith("holding store write slot")]
+        released = [datetime.fromisoformat(e["timestamp"]) for e in logs if e["message"].startswith("released store write slot")]
+        if held and released:
+            assert len(held) == len(released) == 1, stack.log_text(run_id)
+            return held[0], released[0]
+        assert time.monotonic() < deadline, stack.log_text(run_id)
+        time.sleep(2)
+
+
+@contextmanager
+def store_held_elsewhere(stack: Stack):
+    """Another process holding the store write slot, as a long run would (its own Prefect client and lease)."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", (
+            "import sys\n"
+            "from prefect.concurrency.sync import concurrency\n"
+            f"with concurrency({Settings().store_lock_name!r}, occupy=1, strict=True):\n"
+            "    print('held', flush=True)\n"
+            "    sys.stdin.read()\n"
+        )],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True,
+        env=stack.env,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield
+        holder.stdin.close()  # lets it leave the block, releasing the slot
+        assert holder.wait(timeout=120) == 0
+    finally:
+        if holder.poll() is None:
+            os.killpg(holder.pid, signal.SIGKILL)
+            holder.wait(timeout=30)
 
 
 def test_two_writing_runs_never_write_at_once(stack, seeded, rng):
     """A UI-started ingest and a backfill, started together while the store is busy, wait and then take turns."""
-    from prefect.concurrency.sync import concurrency
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
     data, _ = seeded
     copies = copies_of_seeds(rng)
     inbox = write_jsonl(stack.tmp / "inbox2" / "wire.jsonl", [copies["001"], copies["003"]])
     archive = write_jsonl(stack.tmp / "archive" / "april.jsonl", [copies["002"], copies["004"]])
 
-    with temporary_settings({PREFECT_API_URL: stack.api_url}):
-        # the test stands in for a long run holding the store: both new runs must queue behind it
-        with concurrency(Settings().store_lock_name, occupy=1, strict=True):
-            ingest_id = stack.run_deployment("storyflow-ingest/ingest", {"inputs": str(inbox.parent), "data_dir": str(data)})
-            backfill_id = stack.run_deployment("storyflow-backfill/backfill", {
-                "source": str(archive), "start": "2017-04-01", "end": "2017-04-30", "data_dir": str(data),
-            })
-            deadline = time.monotonic() + RUN_TIMEOUT_S
-            while not all("store busy" in stack.log_text(r) for r in (ingest_id, backfill_id)):
-                for r in (ingest_id, backfill_id):
-                    assert stack.flow_run(r)["state_type"] in {"SCHEDULED", "PENDING", "RUNNING"}
-                assert time.monotonic() < deadline, stack.worker_log()
-                time.sleep(2)
-            time.sleep(3)
-            assert len(read(data, "runs")) == 1  # both are waiting: nothing written
-            assert all(stack.flow_run(r)["state_type"] == "RUNNING" for r in (ingest_id, backfill_id))
+    # another holder stands in for a long run: both new runs must queue behind it
+    with store_held_elsewhere(stack):
+        ingest_id = stack.run_deployment("storyflow-ingest/ingest", {"inputs": str(inbox.parent), "data_dir": str(data)})
+        backfill_id = stack.run_deployment("storyflow-backfill/backfill", {
+            "source": str(archive), "start": "2017-04-01", "end": "2017-04-30", "data_dir": str(data),
+        })
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while not all("store busy" in stack.log_text(r) for r in (ingest_id, backfill_id)):
+            for r in (ingest_id, backfill_id):
+                assert stack.flow_run(r)["state_type"] in {"SCHEDULED", "PENDING", "RUNNING"}
+            assert time.monotonic() < deadline, stack.worker_log()
+            time.sleep(2)
+        time.sleep(3)
+        assert len(read(data, "runs")) == 1  # both are waiting: nothing written
+        assert all(stack.flow_run(r)["state_type"] == "RUNNING" for r in (ingest_id, backfill_id))
 
     for r in (ingest_id, backfill_id):
         stack.wait_state(r, {"COMPLETED"})
