@@ -1,22 +1,28 @@
 """The main flow: ingest stories, fold duplicates, cluster events, write Parquet."""
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact, update_progress_artifact
 
-from pipeline import cluster, embed, ingest, job, near_duplicates, store
-from pipeline.config import Settings
+from flows.store_lock import store_write_slot
+from pipeline import cluster, date_window, embed, ingest, job, near_duplicates, report, store
+from pipeline.config import RunOverrides, Settings
 
 
-@task(retries=2, retry_delay_seconds=[1, 5])
+# I/O that can fail for passing reasons (network mounts, a file still being copied) is retried with backoff.
+IO_RETRIES = dict(retries=3, retry_delay_seconds=[2, 10, 30], retry_jitter_factor=0.5)
+
+
+@task(**IO_RETRIES)
 def read_inputs(sources: list[str], max_bytes: int, timeout_s: float, inbox):
     return ingest.ingest(sources, max_bytes=max_bytes, inbox=inbox, timeout_s=timeout_s)
 
 
-@task
+@task(**IO_RETRIES)
 def load_state(data_dir: str) -> job.StoredState:
     return job.load_state(Path(data_dir))
 
@@ -31,7 +37,16 @@ def find_duplicates(articles, settings: Settings) -> near_duplicates.DuplicateRe
 
 @task
 def embed_articles(articles, settings: Settings) -> np.ndarray:
-    return embed.embed(articles, settings.embedding_model, settings.embedding_batch_size, settings.embedding_max_words)
+    artifact_id = create_progress_artifact(
+        0.0, key="storyflow-embedding", description=f"embedding {len(articles)} canonical stories"
+    )
+
+    def forward(done: int, total: int) -> None:
+        update_progress_artifact(artifact_id, 100.0 * done / total, description=f"embedded {done} of {total} stories")
+
+    return embed.embed(
+        articles, settings.embedding_model, settings.embedding_batch_size, settings.embedding_max_words, progress=forward
+    )
 
 
 @task
@@ -43,21 +58,52 @@ def cluster_events(canonical, vectors: np.ndarray, previous: dict[str, str], set
     return cluster.assign_event_ids([a.article_id for a in canonical], labels, previous)
 
 
-@task(retries=2, retry_delay_seconds=[1, 5])
+@task(**IO_RETRIES)
 def write_tables(data_dir: str, tables) -> None:
     store.commit(Path(data_dir), tables)
 
 
 @flow(name="storyflow-ingest", log_prints=False)
-def ingest_flow(inputs: str = "seeds", data_dir: str = "data", feeds: list[str] | None = None) -> str:
-    """Run the whole pipeline over `inputs` (an inbox directory, a file or a URL) and the `feeds`
-    URLs into `data_dir`; files and feed entries ingested by earlier runs are skipped. Return a summary."""
+def ingest_flow(
+    inputs: str = "seeds",
+    data_dir: str = "data",
+    feeds: list[str] | None = None,
+    overrides: RunOverrides | None = None,
+    published_from: date | None = None,
+    published_to: date | None = None,
+) -> str:
+    """Run the whole pipeline over `inputs` and `feeds` into `data_dir`; return a summary.
+
+    Files and feed entries ingested by earlier runs are skipped (the inbox log).
+
+    Args:
+        inputs: inbox directory, one file, or a feed URL (relative paths are from the deployment's directory)
+        data_dir: output root holding the Parquet tables
+        feeds: RSS/Atom feed URLs to read as well
+        overrides: thresholds and model for this run only; empty fields keep the configured settings
+        published_from: if set, only stories published on or after this day (UTC)
+        published_to: if set, only stories published on or before this day (UTC)
+    """
+    settings = Settings(data_dir=Path(data_dir)).with_overrides(overrides)
+    # the inbox log is part of the stored state, so reading happens inside the write slot too
+    with store_write_slot(settings):
+        return write_run([inputs, *(feeds or [])], data_dir, settings, published_from, published_to)
+
+
+def write_run(sources: list[str], data_dir: str, settings: Settings, published_from, published_to) -> str:
+    """Read the stored state and the sources, add what is new, commit; the caller holds the write slot."""
     logger = get_run_logger()
-    settings = Settings(data_dir=Path(data_dir))
     ctx = job.RunContext()
     state = load_state(data_dir)
-    read = read_inputs([inputs, *(feeds or [])], settings.max_input_bytes, settings.fetch_timeout_s, state.inbox())
-    fresh, n_known, empty = job.new_articles(read.stories, state, ctx.started_at)
+    windowed = bool(published_from or published_to)
+    read = read_inputs(sources, settings.max_input_bytes, settings.fetch_timeout_s, job.run_inbox(state, windowed))
+    window = date_window.published_within(read.stories, published_from, published_to)
+    if windowed:
+        logger.info(
+            "published %s..%s: %d stories kept, %d outside, %d undated left out",
+            published_from or "", published_to or "", len(window.stories), window.n_outside, window.n_undated,
+        )
+    fresh, n_known, empty = job.new_articles(window.stories, state, ctx.started_at)
     all_articles, superseded = job.apply_versions(state, fresh)
     rejects = read.rejects + empty
     logger.info("read %d stories (%d new, %d already stored, %d earlier versions replaced), %d inputs already "
@@ -70,14 +116,15 @@ def ingest_flow(inputs: str = "seeds", data_dir: str = "data", feeds: list[str] 
     event_of = {a.article_id: canonical_event[dups.group_of[a.article_id]] for a in all_articles}
 
     tables = job.output_tables(
-        ctx, " ".join([inputs, *(feeds or [])]), settings.model_dump(mode="json"), state, all_articles, dups, event_of,
+        ctx, " ".join(sources), settings.model_dump(mode="json"), state, all_articles, dups, event_of,
         dict(zip((a.article_id for a in canonical), vectors)), rejects,
         {"n_input_files": read.n_inputs, "n_stories_read": len(read.stories),
          "n_new_articles": len(fresh), "n_already_stored": n_known, "n_superseded": len(superseded)},
     )
-    tables.update(job.ingest_tables(ctx, state, superseded, read.inbox_rows))
+    tables.update(job.ingest_tables(ctx, state, superseded, [] if windowed else read.inbox_rows))
     write_tables(data_dir, tables)
-    summary = job.summary_text(tables, ctx.run_id)
-    create_markdown_artifact(markdown=f"```\n{summary}\n```", key="storyflow-run-summary", description="storyflow run")
-    logger.info("run %s written to %s", ctx.run_id, data_dir)
-    return summary
+    run_report = report.run_report(tables, ctx.run_id, state.event_of)
+    create_markdown_artifact(markdown=run_report.markdown, key="storyflow-run-summary", description=f"storyflow run {ctx.run_id}")
+    create_table_artifact(table=run_report.events_touched, key="storyflow-events-touched", description="events this run created, updated or merged")
+    logger.info("run %s written to %s: %s", ctx.run_id, data_dir, run_report.counts)
+    return job.summary_text(tables, ctx.run_id)

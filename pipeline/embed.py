@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 
@@ -26,11 +27,25 @@ def embedding_text(article: Article, max_words: int) -> str:
     return f"{article.title}. {body}" if article.title else body
 
 
-def embed(articles: list[Article], model_name: str, batch_size: int = 32, max_words: int = 256) -> np.ndarray:
-    """Unit-length embeddings, one row per article, float32."""
+def embed(
+    articles: list[Article],
+    model_name: str,
+    batch_size: int = 32,
+    max_words: int = 256,
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """Unit-length embeddings, one row per article, float32.
+
+    Encodes batch by batch so that `progress(done, total)` can report after each one.
+    """
     if not articles:
         return np.zeros((0, 0), dtype=np.float32)
     model = load_model(model_name)
     texts = [embedding_text(a, max_words) for a in articles]
-    vectors = model.encode(texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
-    return np.asarray(vectors, dtype=np.float32)
+    parts = []
+    for start in range(0, len(texts), batch_size):
+        batch = texts[start : start + batch_size]
+        parts.append(model.encode(batch, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False))
+        if progress is not None:
+            progress(start + len(batch), len(texts))
+    return np.asarray(np.concatenate(parts), dtype=np.float32)

@@ -85,6 +85,15 @@ def apply_versions(state: StoredState, fresh: list[Article]) -> tuple[list[Artic
     return current, superseded
 
 
+def run_inbox(state: StoredState, windowed: bool) -> Inbox:
+    """The inbox a run checks its inputs against.
+
+    A date-windowed run (a backfill) reads its source whole, whatever the log says, and its
+    reads are not logged: it takes only part of each file, so later windows must still see them.
+    """
+    return Inbox() if windowed else state.inbox()
+
+
 def ingest_tables(ctx: RunContext, state: StoredState, superseded: list[Superseded], inbox_rows: list[dict]) -> dict[str, pa.Table]:
     """The version history and inbox log after this run, for `store.commit` with the other tables."""
     version_rows = [

@@ -1,0 +1,36 @@
+"""Date window: keep the stories published within a range of days, for backfills."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from pipeline.records import RawStory
+
+
+@dataclass(slots=True)
+class WindowResult:
+    stories: list[RawStory]
+    n_outside: int  # published before or after the window
+    n_undated: int  # no published time, so not provably inside
+
+
+def published_within(stories: list[RawStory], start: date | None, end: date | None) -> WindowResult:
+    """Stories whose UTC publication day lies in [start, end]; an open end is unbounded.
+
+    With no bounds at all every story passes, dated or not.
+    """
+    if start is not None and end is not None and start > end:
+        raise ValueError(f"date range is empty: start {start} is after end {end}")
+    if start is None and end is None:
+        return WindowResult(list(stories), 0, 0)
+    kept, n_outside, n_undated = [], 0, 0
+    for story in stories:
+        if story.published_at is None:
+            n_undated += 1
+            continue
+        day = story.published_at.date()  # published_at is UTC (pipeline.ingest.parse_time)
+        if (start is not None and day < start) or (end is not None and day > end):
+            n_outside += 1
+        else:
+            kept.append(story)
+    return WindowResult(kept, n_outside, n_undated)

@@ -1,0 +1,320 @@
+"""Production shape, for real: a `prefect server`, a process work pool, deployments from prefect.yaml,
+a worker, runs started through the API the UI's Run button calls, the cron schedule, the write limit.
+
+The REST calls that list things are made with explicit paging and sort fields: Prefect 3.8's client
+sends them as null, which the server refuses under the pinned fastapi (see flows/deploy.py).
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline import synth
+from pipeline.config import Settings
+from tests.conftest import ROOT, SEEDS
+
+pytestmark = pytest.mark.slow
+
+POOL = "storyflow"
+RUN_TIMEOUT_S = 600  # a flow run here: a fresh process, Prefect and the model to load, on a shared 2-core machine
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Processes:
+    """Processes this test started, each in its own process group, stopped by id."""
+
+    def __init__(self, logs: Path):
+        self.logs = logs
+        self.started: list[subprocess.Popen] = []
+
+    def start(self, name: str, args: list[str], **kwargs) -> subprocess.Popen:
+        log = open(self.logs / f"{name}.log", "wb")
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **kwargs)
+        log.close()
+        self.started.append(proc)
+        return proc
+
+    def stop_all(self) -> None:
+        for proc in reversed(self.started):  # worker (and its flow runs) before the server
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGINT)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    pass
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # whatever is left in its group
+            except ProcessLookupError:
+                pass
+            proc.wait(timeout=30)
+
+
+@dataclass
+class Stack:
+    api: httpx.Client
+    api_url: str
+    checkout: Path
+    tmp: Path
+    logs: Path
+    env: dict[str, str]
+
+    def post(self, path: str, body: dict) -> list | dict:
+        response = self.api.post(path, json=body)
+        assert response.status_code < 300, response.text
+        return response.json()
+
+    def deployment(self, name: str) -> dict:
+        response = self.api.get(f"/deployments/name/{name}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def run_deployment(self, name: str, parameters: dict) -> str:
+        """What the UI's Run button (and the client's create_flow_run_from_deployment) calls."""
+        run = self.post(f"/deployments/{self.deployment(name)['id']}/create_flow_run", {"parameters": parameters})
+        return run["id"]
+
+    def flow_run(self, run_id: str) -> dict:
+        return self.api.get(f"/flow_runs/{run_id}").json()
+
+    def wait_state(self, run_id: str, wanted: set[str], timeout: float = RUN_TIMEOUT_S) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            run = self.flow_run(run_id)
+            if run["state_type"] in wanted:
+                return run
+            assert run["state_type"] not in {"FAILED", "CRASHED", "CANCELLED"}, (run["state"], self.log_text(run_id))
+            assert time.monotonic() < deadline, f"run {run_id} still {run['state_type']}; worker log:\n{self.worker_log()}"
+            time.sleep(2)
+
+    def logs_of(self, run_id: str) -> list[dict]:
+        return self.post("/logs/filter", {"logs": {"flow_run_id": {"any_": [run_id]}}, "limit": 200, "offset": 0, "sort": "TIMESTAMP_ASC"})
+
+    def log_text(self, run_id: str) -> str:
+        return "\n".join(entry["message"] for entry in self.logs_of(run_id))
+
+    def artifacts_of(self, run_id: str) -> dict[str, dict]:
+        found = self.post("/artifacts/filter", {"flow_runs": {"id": {"any_": [run_id]}}, "limit": 50, "offset": 0, "sort": "CREATED_DESC"})
+        return {a["type"]: a for a in found}
+
+    def worker_log(self) -> str:
+        return (self.logs / "worker.log").read_text(errors="replace")[-4000:]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("prefect-prod")
+    logs = tmp / "logs"
+    logs.mkdir()
+    # deploy from a copy of the code, so runs the schedule fires on their own write inside tmp
+    checkout = tmp / "checkout"
+    shutil.copytree(ROOT, checkout, ignore=shutil.ignore_patterns(".venv", ".git", "data", "tests", "__pycache__", "bench", "*.egg-info"))
+    (checkout / "inbox").mkdir()
+
+    port = free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(
+        PREFECT_HOME=str(tmp / "prefect-home"),
+        PREFECT_API_URL=api_url,
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_WORKER_QUERY_SECONDS="2",
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        PYTHONUNBUFFERED="1",
+    )
+    prefect = [sys.executable, "-m", "prefect"]
+    processes = Processes(logs)
+    try:
+        processes.start("server", [*prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=tmp)
+        api = httpx.Client(base_url=api_url, timeout=60)
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if api.get("/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, (logs / "server.log").read_text()[-3000:]
+            time.sleep(1)
+
+        # the README's steps, in its order
+        for step in ([*prefect, "work-pool", "create", POOL, "--type", "process"], [sys.executable, "-m", "flows.deploy"]):
+            done = subprocess.run(step, env=env, cwd=checkout, capture_output=True, text=True, timeout=300)
+            assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        processes.start("worker", [*prefect, "worker", "start", "--pool", POOL], env=env, cwd=checkout)
+        yield Stack(api, api_url, checkout, tmp, logs, env)
+    finally:
+        processes.stop_all()
+
+
+def read(data: Path, name: str) -> list[dict]:
+    return pq.read_table(data / name).to_pylist()
+
+
+@pytest.fixture(scope="module")
+def seeded(stack):
+    """The ingest deployment run once over the seeds, with a typed per-run override."""
+    data = stack.tmp / "data"
+    run_id = stack.run_deployment(
+        "storyflow-ingest/ingest",
+        {"inputs": str(SEEDS), "data_dir": str(data), "overrides": {"dup_jaccard": 0.6}},
+    )
+    stack.wait_state(run_id, {"COMPLETED"})
+    return data, run_id
+
+
+def test_run_from_the_ui_api_writes_parquet_and_artifacts(stack, seeded):
+    data, run_id = seeded
+    assert len(read(data, "articles")) == 5
+    assert sorted(e["size"] for e in read(data, "events")) == [1, 1, 3]
+    (run,) = read(data, "runs")
+    assert json.loads(run["parameters"])["dup_jaccard"] == 0.6  # the override reached the pipeline
+
+    artifacts = stack.artifacts_of(run_id)
+    assert set(artifacts) == {"markdown", "table", "progress"}
+    summary = artifacts["markdown"]["data"]
+    assert "| stories in | 5 (5 new, 0 already stored) |" in summary
+    assert "| events created | 3 |" in summary and "| rejects | 0 |" in summary
+    touched = json.loads(artifacts["table"]["data"])
+    assert sorted(r["size"] for r in touched) == [1, 1, 3] and {r["change"] for r in touched} == {"created"}
+    assert {r["event_id"] for r in touched} == {e["event_id"] for e in read(data, "events")}
+    assert float(artifacts["progress"]["data"]) == 100.0
+
+
+def test_schedule_is_real(stack):
+    deployment = stack.deployment("storyflow-ingest/ingest")
+    (schedule,) = deployment["schedules"]
+    assert schedule["active"] and schedule["schedule"]["cron"] == "*/15 * * * *"
+    deadline = time.monotonic() + 180  # the scheduler service fills in runs on its own loop
+    while True:
+        scheduled = stack.post("/flow_runs/filter", {
+            "deployments": {"id": {"any_": [deployment["id"]]}},
+            "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}},
+            "sort": "EXPECTED_START_TIME_ASC", "limit": 10, "offset": 0,
+        })
+        if len(scheduled) >= 3:
+            break
+        assert time.monotonic() < deadline, f"only {len(scheduled)} scheduled runs"
+        time.sleep(3)
+    starts = [datetime.fromisoformat(r["expected_start_time"]) for r in scheduled]
+    assert all(t.minute % 15 == 0 and t.second == 0 for t in starts)
+    assert {b - a for a, b in zip(starts, starts[1:])} == {timedelta(minutes=15)}
+    assert scheduled[0]["parameters"] == {"inputs": "inbox", "data_dir": "data"}
+
+
+def copies_of_seeds(rng: random.Random) -> dict[str, dict]:
+    """Damaged copies of seeds under new ids, each with its seed's date."""
+    manifest = {json.loads(line)["id"][:3]: json.loads(line) for line in (SEEDS / "manifest.jsonl").read_text().splitlines()}
+    text = {p.stem[:3]: p.read_text() for p in SEEDS.glob("*.txt")}
+    return {
+        seed: {"id": f"copy-of-{seed}", "body": damage(text[seed], rng), "source": "Wire", "published_at": manifest[seed]["published_at"]}
+        for seed, damage in {
+            "001": lambda t, r: synth.trim(t, r, 0.3),
+            "003": lambda t, r: synth.rewrap(t, r, 0.3),
+            "002": lambda t, r: synth.rewrap(t, r, 0.3),
+            "004": lambda t, r: synth.rewrap(t, r, 0.3),
+        }.items()
+    }
+
+
+def write_jsonl(path: Path, records: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def slot_spans(stack: Stack, run_id: str) -> tuple[datetime, datetime]:
+    """When the run took and gave back the store write slot, from its logs (which arrive in batches)."""
+    deadline = time.monotonic() + 120
+    while True:
+        logs = stack.logs_of(run_id)
+        held = [datetime.fromisoformat(e["timestamp"]) for e in logs if e["message"].startswith("holding store write slot")]
+        released = [datetime.fromisoformat(e["timestamp"]) for e in logs if e["message"].startswith("released store write slot")]
+        if held and released:
+            assert len(held) == len(released) == 1, stack.log_text(run_id)
+            return held[0], released[0]
+        assert time.monotonic() < deadline, stack.log_text(run_id)
+        time.sleep(2)
+
+
+@contextmanager
+def store_held_elsewhere(stack: Stack):
+    """Another process holding the store write slot, as a long run would (its own Prefect client and lease)."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", (
+            "import sys\n"
+            "from prefect.concurrency.sync import concurrency\n"
+            f"with concurrency({Settings().store_lock_name!r}, occupy=1, strict=True):\n"
+            "    print('held', flush=True)\n"
+            "    sys.stdin.read()\n"
+        )],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True,
+        env=stack.env,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield
+        holder.stdin.close()  # lets it leave the block, releasing the slot
+        assert holder.wait(timeout=120) == 0
+    finally:
+        if holder.poll() is None:
+            os.killpg(holder.pid, signal.SIGKILL)
+            holder.wait(timeout=30)
+
+
+def test_two_writing_runs_never_write_at_once(stack, seeded, rng):
+    """A UI-started ingest and a backfill, started together while the store is busy, wait and then take turns."""
+    data, _ = seeded
+    copies = copies_of_seeds(rng)
+    inbox = write_jsonl(stack.tmp / "inbox2" / "wire.jsonl", [copies["001"], copies["003"]])
+    archive = write_jsonl(stack.tmp / "archive" / "april.jsonl", [copies["002"], copies["004"]])
+
+    # another holder stands in for a long run: both new runs must queue behind it
+    with store_held_elsewhere(stack):
+        ingest_id = stack.run_deployment("storyflow-ingest/ingest", {"inputs": str(inbox.parent), "data_dir": str(data)})
+        backfill_id = stack.run_deployment("storyflow-backfill/backfill", {
+            "source": str(archive), "start": "2017-04-01", "end": "2017-04-30", "data_dir": str(data),
+        })
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while not all("store busy" in stack.log_text(r) for r in (ingest_id, backfill_id)):
+            for r in (ingest_id, backfill_id):
+                assert stack.flow_run(r)["state_type"] in {"SCHEDULED", "PENDING", "RUNNING"}
+            assert time.monotonic() < deadline, stack.worker_log()
+            time.sleep(2)
+        time.sleep(3)
+        assert len(read(data, "runs")) == 1  # both are waiting: nothing written
+        assert all(stack.flow_run(r)["state_type"] == "RUNNING" for r in (ingest_id, backfill_id))
+
+    for r in (ingest_id, backfill_id):
+        stack.wait_state(r, {"COMPLETED"})
+    (a_start, a_end), (b_start, b_end) = slot_spans(stack, ingest_id), slot_spans(stack, backfill_id)
+    assert a_end <= b_start or b_end <= a_start, "the two runs held the store at the same time"
+
+    # both writes are there (no lost update), and the backfill kept only its date range
+    source_ids = {a["source_id"] for a in read(data, "articles")}
+    assert {"copy-of-001", "copy-of-003", "copy-of-002"} <= source_ids
+    assert "copy-of-004" not in source_ids
+    assert len(read(data, "articles")) == 8 and len(read(data, "runs")) == 3
+    assert "1 outside" in stack.log_text(backfill_id)
+    backfill_summary = stack.artifacts_of(backfill_id)["markdown"]["data"]
+    assert "| stories in | 2 (1 new, 0 already stored) |" in backfill_summary
