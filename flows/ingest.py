@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
-from pipeline import cluster, embed, ingest, job, near_duplicates, store
+from pipeline import embed, ingest, job, near_duplicates, store
 from pipeline.config import Settings
 
 
@@ -30,17 +29,19 @@ def find_duplicates(articles, settings: Settings) -> near_duplicates.DuplicateRe
 
 
 @task
-def embed_articles(articles, settings: Settings) -> np.ndarray:
-    return embed.embed(articles, settings.embedding_model, settings.embedding_batch_size, settings.embedding_max_words)
+def embed_articles(articles, data_dir: str, settings: Settings) -> dict:
+    """Vectors by article id; only stories not in the embedding cache reach the model."""
+    cache = embed.EmbeddingCache(Path(data_dir), settings.embedding_model, settings.embedding_max_words,
+                                 settings.embedding_max_seq_length)
+    vectors = embed.embed_cached(articles, cache, settings.embedding_model, settings.embedding_batch_size,
+                                 settings.embedding_max_words, settings.embedding_max_seq_length)
+    get_run_logger().info("embedded %d stories, %d from the cache", cache.n_embedded, len(articles) - cache.n_embedded)
+    return dict(zip((a.article_id for a in articles), vectors))
 
 
 @task
-def cluster_events(canonical, vectors: np.ndarray, previous: dict[str, str], settings: Settings) -> dict[str, str]:
-    distance = cluster.blended_distance(
-        vectors, [a.published_at for a in canonical], settings.event_time_scale_days, settings.event_time_weight
-    )
-    labels = cluster.cluster_labels(distance, settings.event_min_cluster_size, settings.event_distance)
-    return cluster.assign_event_ids([a.article_id for a in canonical], labels, previous)
+def cluster_events(articles, dups, vectors: dict, state: job.StoredState, settings: Settings, rebuild=None) -> job.EventResult:
+    return job.assign_events(articles, dups, vectors, state, settings, rebuild)
 
 
 @task(retries=2, retry_delay_seconds=[1, 5])
@@ -63,13 +64,11 @@ def ingest_flow(inputs: str = "seeds", data_dir: str = "data") -> str:
     all_articles = state.articles + fresh
     dups = find_duplicates(all_articles, settings)
     canonical = [a for a in all_articles if dups.group_of[a.article_id] == a.article_id]
-    vectors = embed_articles(canonical, settings)
-    canonical_event = cluster_events(canonical, vectors, state.event_of, settings)
-    event_of = {a.article_id: canonical_event[dups.group_of[a.article_id]] for a in all_articles}
+    vectors = embed_articles(canonical, data_dir, settings)
+    events = cluster_events(all_articles, dups, vectors, state, settings)
 
     tables = job.output_tables(
-        ctx, inputs, settings.model_dump(mode="json"), state, all_articles, dups, event_of,
-        dict(zip((a.article_id for a in canonical), vectors)), rejects,
+        ctx, inputs, settings.model_dump(mode="json"), state, all_articles, dups, events, vectors, rejects,
         {"n_input_files": read.n_inputs, "n_stories_read": len(read.stories),
          "n_new_articles": len(fresh), "n_already_stored": n_known},
     )

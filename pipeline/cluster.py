@@ -1,28 +1,67 @@
-"""Cluster: group canonical stories into events with HDBSCAN, and keep event ids stable.
+"""Cluster: group stories into events by embedding, lexical evidence and time; name them stably.
 
-Distance between two stories blends embedding cosine distance with how far apart they
-were published (when both times are known). Stories HDBSCAN leaves as noise become
-events of one. Event ids carry over from the previous state by member overlap.
+Similarity of two stories blends the cosine of their embeddings (what kind of thing happened)
+with the cosine of their lexical evidence (who, where, how many: pipeline.lexical), so two
+floods in different towns fall apart though they read alike. Stories published far apart
+(when both times are known) get extra distance. Groups come from average-linkage clustering
+cut at a distance: a story joins a group only if it is close to the group on average, which
+resists the chaining that single-linkage methods (HDBSCAN included) show between same-kind
+events. Every story ends in a cluster; a story close to nothing is an event of one.
 """
 from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
-from sklearn.cluster import HDBSCAN
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.spatial.distance import squareform
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from pipeline.lexical import evidence_vectors
+from pipeline.records import Article
+
+
+def story_document(article: Article) -> str:
+    """The text lexical evidence is read from: headline and the whole body."""
+    return f"{article.title}\n{article.text}" if article.title else article.text
+
+
+def lexical_similarity(documents: list[str]) -> np.ndarray:
+    """Mean of two TF-IDF cosines fitted on the window: evidence terms, and all content words."""
+    n = len(documents)
+    evidence = evidence_vectors(documents)
+    words = TfidfVectorizer(stop_words="english", sublinear_tf=True, min_df=2 if n > 2 else 1,
+                            max_df=0.5 if n >= 10 else 1.0, dtype=np.float32)
+    try:
+        word_vectors = words.fit_transform(documents)
+    except ValueError:  # no word survives the document-frequency limits
+        word_vectors = None
+    sim = (evidence @ evidence.T).toarray().astype(np.float64)
+    if word_vectors is not None:
+        sim += (word_vectors @ word_vectors.T).toarray()
+    return sim / 2
+
+
+def story_similarity(vectors: np.ndarray, documents: list[str], embedding_weight: float) -> np.ndarray:
+    """n x n similarity: `embedding_weight` of the embedding cosine, the rest lexical."""
+    sim = lexical_similarity(documents) * (1.0 - embedding_weight)
+    if embedding_weight > 0 and len(vectors):
+        sim += embedding_weight * (vectors @ vectors.T).astype(np.float64)
+    return sim
 
 
 def blended_distance(
-    vectors: np.ndarray,
+    similarity: np.ndarray,
     times: list[datetime | None],
     time_scale_days: float = 3.0,
     time_weight: float = 0.25,
 ) -> np.ndarray:
-    """Cosine distance plus up to `time_weight` for stories published far apart."""
-    dist = np.clip(1.0 - vectors @ vectors.T, 0.0, 2.0).astype(np.float64)
-    if time_weight > 0:
+    """1 - similarity, plus up to `time_weight` for stories published far apart."""
+    dist = np.clip(1.0 - similarity, 0.0, 2.0)
+    if time_weight > 0 and len(times):
         secs = np.array([t.timestamp() if t else np.nan for t in times], dtype=np.float64)
         gap_days = np.abs(secs[:, None] - secs[None, :]) / 86400.0
         penalty = np.minimum(gap_days / time_scale_days, 1.0) * time_weight
@@ -31,58 +70,108 @@ def blended_distance(
     return dist
 
 
-def cluster_labels(distance: np.ndarray, min_cluster_size: int = 2, max_distance: float = 0.45) -> np.ndarray:
-    """HDBSCAN labels on a precomputed distance; every noise point gets a label of its own.
-
-    Pairs farther apart than `max_distance` can never join: distances beyond it are
-    pushed out so that topic-level similarity alone does not merge events.
-    """
+def cluster_labels(distance: np.ndarray, max_distance: float) -> np.ndarray:
+    """Average-linkage clusters whose mean inner distance stays within `max_distance`."""
     n = len(distance)
-    if n == 0:
-        return np.zeros(0, dtype=int)
     if n < 2:
-        return np.zeros(1, dtype=int)
-    capped = np.where(distance > max_distance, distance + 10.0, distance)
-    labels = HDBSCAN(
-        metric="precomputed",
-        min_cluster_size=max(2, min_cluster_size),
-        min_samples=1,
-        cluster_selection_epsilon=float(max_distance),
-        allow_single_cluster=True,
-        copy=True,
-    ).fit_predict(capped)
-    labels = labels.copy()
-    next_label = labels.max() + 1
-    for i in np.flatnonzero(labels < 0):
-        labels[i] = next_label
-        next_label += 1
-    return labels
+        return np.zeros(n, dtype=int)
+    condensed = squareform(np.maximum(distance, distance.T), checks=False)
+    return fcluster(linkage(condensed, method="average"), t=max_distance, criterion="distance").astype(int) - 1
 
 
-def new_event_id(founder_article_id: str) -> str:
-    return "e_" + hashlib.blake2b(founder_article_id.encode(), digest_size=6).hexdigest()
+def new_id(prefix: str, founder: str, taken: set[str]) -> str:
+    """A fresh id derived from the founding member, never one already used."""
+    salt = 0
+    while True:
+        key = founder if salt == 0 else f"{founder}\x00{salt}"
+        candidate = prefix + hashlib.blake2b(key.encode(), digest_size=6).hexdigest()
+        if candidate not in taken:
+            return candidate
+        salt += 1
 
 
-def assign_event_ids(
-    article_ids: list[str],
+def new_event_id(founder_article_id: str, taken: set[str] = frozenset()) -> str:
+    return new_id("e_", founder_article_id, set(taken))
+
+
+@dataclass(slots=True)
+class Assignment:
+    event_of: dict[str, str]  # member -> id
+    merged_into: dict[str, str] = field(default_factory=dict)  # absorbed id -> surviving id
+
+
+def _groups(member_ids: list[str], labels: np.ndarray) -> list[list[str]]:
+    clusters: dict[int, list[str]] = {}
+    for mid, label in zip(member_ids, labels):
+        clusters.setdefault(int(label), []).append(mid)
+    return sorted(clusters.values(), key=lambda m: (-len(m), min(m)))
+
+
+def remap_ids(
+    member_ids: list[str],
     labels: np.ndarray,
     previous: dict[str, str],
-) -> dict[str, str]:
-    """Name each cluster: reuse the previous event id most of its members had, else mint one.
+    known: set[str] = frozenset(),
+    prefix: str = "e_",
+) -> Assignment:
+    """Name fresh clusters after the previous ids their members had (a rebuild).
 
-    Larger clusters choose first; each previous id is reused at most once.
+    Larger clusters choose first and take the previous id most of their members had; each
+    id is reused at most once, so it keeps its meaning: the cluster holding most of its old
+    members. A previous id no cluster took was absorbed: it is merged into the id now held
+    by most of its old members. Clusters with no free previous id get new ids.
     """
-    clusters: dict[int, list[str]] = {}
-    for aid, label in zip(article_ids, labels):
-        clusters.setdefault(int(label), []).append(aid)
-    taken: set[str] = set()
+    taken: set[str] = set(known) | set(previous.values())
     event_of: dict[str, str] = {}
-    for members in sorted(clusters.values(), key=lambda m: (-len(m), min(m))):
+    reused: set[str] = set()
+    for members in _groups(member_ids, labels):
         votes = Counter(previous[m] for m in members if m in previous)
-        chosen = next((eid for eid, _ in votes.most_common() if eid not in taken), None)
+        chosen = next((eid for eid, _ in sorted(votes.items(), key=lambda kv: (-kv[1], kv[0])) if eid not in reused), None)
         if chosen is None:
-            chosen = new_event_id(min(members))
+            chosen = new_id(prefix, min(members), taken)
+        reused.add(chosen)
         taken.add(chosen)
+        event_of.update(dict.fromkeys(members, chosen))
+    merged_into = {}
+    for old in set(previous[m] for m in member_ids if m in previous) - reused:
+        heirs = Counter(event_of[m] for m in member_ids if previous.get(m) == old)
+        merged_into[old] = min(heirs.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+    return Assignment(event_of, merged_into)
+
+
+def extend_ids(
+    member_ids: list[str],
+    labels: np.ndarray,
+    previous: dict[str, str],
+    known: set[str] = frozenset(),
+    prefix: str = "e_",
+    merge_share: float = 0.5,
+) -> Assignment:
+    """Name clusters while members that already had an id keep it (an incremental run).
+
+    A new member takes the id most of the already-named members of its cluster have, or a
+    new id if it has none. When a cluster holds more than `merge_share` of the members of
+    two or more previous ids, those events have become one: the smaller ones are merged
+    into the largest, and all their members move with them.
+    """
+    taken: set[str] = set(known) | set(previous.values())
+    size = Counter(previous[m] for m in member_ids if m in previous)
+    event_of: dict[str, str] = {}
+    merged_into: dict[str, str] = {}
+    for members in _groups(member_ids, labels):
+        votes = Counter(previous[m] for m in members if m in previous)
+        ranked = sorted(votes.items(), key=lambda kv: (-kv[1], -size[kv[0]], kv[0]))
+        whole = [eid for eid, n in ranked if n > merge_share * size[eid]]
+        if len(whole) > 1:
+            for absorbed in whole[1:]:
+                merged_into[absorbed] = whole[0]
+        if ranked:
+            chosen = ranked[0][0]
+        else:
+            chosen = new_id(prefix, min(members), taken)
+            taken.add(chosen)
         for m in members:
-            event_of[m] = chosen
-    return event_of
+            event_of[m] = previous.get(m, chosen)
+    for m, eid in event_of.items():
+        event_of[m] = merged_into.get(eid, eid)
+    return Assignment(event_of, merged_into)

@@ -32,16 +32,23 @@ class Settings(BaseSettings):
     dup_char_containment: float = Field(0.55, description="char n-gram containment for damaged copies")
     dup_window_days: float = 7.0
 
-    # embeddings
+    # embeddings: headline + lead, cut to max_seq_length word pieces (see pipeline.embed)
     embedding_model: str = DEFAULT_MODEL
     embedding_batch_size: int = 32
-    embedding_max_words: int = 256
+    embedding_max_words: int = 96
+    embedding_max_seq_length: int = 128
 
-    # event clustering
-    event_min_cluster_size: int = 2
-    event_distance: float = Field(0.45, description="max blended distance joining two stories")
-    event_time_scale_days: float = Field(3.0, description="days apart that add a full unit of distance")
-    event_time_weight: float = 0.25
+    # event clustering (tuned on ecbplus-dev; see bench/events.py)
+    event_embedding_weight: float = Field(0.2, description="share of embedding cosine in similarity; rest lexical")
+    event_distance: float = Field(0.7, description="max mean blended distance inside one event")
+    event_time_scale_days: float = Field(7.0, description="days apart that add the full time penalty")
+    event_time_weight: float = 0.5
+    event_window_days: float = Field(30.0, description="an incremental run re-clusters stories this close to new ones")
+
+    # storylines: events grouped by mean embedding
+    storyline_distance: float = Field(0.55, description="max mean distance between events of one storyline")
+    storyline_time_scale_days: float = 60.0
+    storyline_time_weight: float = 0.1
 
 
 def resolve_model_path(name: str) -> str:

@@ -1,0 +1,81 @@
+"""Events: which canonical stories report the same event, kept stable from run to run.
+
+An incremental run (`update_events`) clusters the window of time around the new stories;
+stories that already had an event keep it, new ones join the event of their cluster or
+found a new one, and two events that one cluster now wholly spans are merged. A rebuild
+(`rebuild_events`) re-clusters a time range from scratch and maps the new clusters onto the
+old ids. Duplicates are not clustered: they inherit their canonical story's event.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from pipeline import cluster
+from pipeline.config import Settings
+from pipeline.records import Article
+
+
+def story_time(article: Article) -> datetime:
+    return article.published_at or article.ingested_at
+
+
+def window_labels(canonical: list[Article], vectors: np.ndarray, settings: Settings) -> np.ndarray:
+    """Cluster labels for one window of canonical stories."""
+    similarity = cluster.story_similarity(vectors, [cluster.story_document(a) for a in canonical],
+                                          settings.event_embedding_weight)
+    distance = cluster.blended_distance(similarity, [a.published_at for a in canonical],
+                                        settings.event_time_scale_days, settings.event_time_weight)
+    del similarity
+    return cluster.cluster_labels(distance, settings.event_distance)
+
+
+def update_events(
+    canonical: list[Article],
+    vectors: np.ndarray,
+    previous: dict[str, str],
+    known: set[str],
+    settings: Settings,
+) -> cluster.Assignment:
+    """Place canonical stories without an event; everything else keeps its event unless merged."""
+    fresh = [a for a in canonical if a.article_id not in previous]
+    if not fresh:
+        return cluster.Assignment({a.article_id: previous[a.article_id] for a in canonical})
+    reach = timedelta(days=settings.event_window_days)
+    start, end = min(map(story_time, fresh)) - reach, max(map(story_time, fresh)) + reach
+    inside = [i for i, a in enumerate(canonical) if start <= story_time(a) <= end]
+    window = [canonical[i] for i in inside]
+    labels = window_labels(window, vectors[inside], settings)
+    result = cluster.extend_ids([a.article_id for a in window], labels, previous, known)
+    event_of = {a.article_id: previous[a.article_id] for a in canonical if a.article_id in previous}
+    event_of.update(result.event_of)
+    for aid, eid in event_of.items():  # members outside the window follow their merged event
+        event_of[aid] = result.merged_into.get(eid, eid)
+    return cluster.Assignment(event_of, result.merged_into)
+
+
+def rebuild_events(
+    canonical: list[Article],
+    vectors: np.ndarray,
+    previous: dict[str, str],
+    known: set[str],
+    settings: Settings,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> cluster.Assignment:
+    """Re-cluster the stories whose time falls in [start, end] and map clusters onto old ids."""
+    inside = [i for i, a in enumerate(canonical)
+              if (start is None or story_time(a) >= start) and (end is None or story_time(a) <= end)]
+    window = [canonical[i] for i in inside]
+    in_window = {a.article_id for a in window}
+    labels = window_labels(window, vectors[inside], settings)
+    result = cluster.remap_ids([a.article_id for a in window], labels,
+                               {k: v for k, v in previous.items() if k in in_window}, known)
+    event_of = {a.article_id: previous[a.article_id] for a in canonical
+                if a.article_id not in in_window and a.article_id in previous}
+    still_held = set(event_of.values())
+    event_of.update(result.event_of)
+    # an id that lost its members inside the range but still has some outside is not merged
+    merged_into = {old: new for old, new in result.merged_into.items() if old not in still_held}
+    return cluster.Assignment(event_of, merged_into)
