@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     embedding_max_seq_length: int = 128
 
     # event clustering (tuned on ecbplus-dev; see bench/events.py)
-    event_embedding_weight: float = Field(0.2, description="share of embedding cosine in similarity; rest lexical")
+    event_embedding_weight: float = Field(0.1, description="share of embedding cosine in similarity; rest lexical")
     event_distance: float = Field(0.7, description="max mean blended distance inside one event")
     event_time_scale_days: float = Field(7.0, description="days apart that add the full time penalty")
     event_time_weight: float = 0.5

@@ -9,7 +9,7 @@ import re
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
 import numpy as np
 import pyarrow as pa
@@ -22,7 +22,7 @@ from pipeline.lexical import keywords
 from pipeline.near_duplicates import DuplicateResult
 from pipeline.storylines import assign_storylines
 from pipeline.normalize import normalize
-from pipeline.records import Article, RawStory, Reject, utcnow
+from pipeline.records import Article, DuplicateEdge, RawStory, Reject, utcnow
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 
@@ -51,6 +51,22 @@ def load_state(data_dir) -> StoredState:
             event_of[row["article_id"]] = row["event_id"]
     return StoredState(articles, event_of, store.read_table(data_dir, "runs"), store.read_table(data_dir, "rejects"),
                        store.read_table(data_dir, "events"))
+
+
+def stored_duplicates(data_dir) -> DuplicateResult:
+    """The duplicate groups as the last run wrote them (a rebuild re-clusters, it does not re-fold)."""
+    rows = store.read_table(data_dir, "articles").select(["article_id", "dup_group_id", "canonical_reason"]).to_pylist()
+    edges = [DuplicateEdge(**row) for row in store.read_table(data_dir, "duplicates").to_pylist()]
+    reason = next((r["canonical_reason"] for r in rows if r["canonical_reason"]), "")
+    return DuplicateResult(edges, {r["article_id"]: r["dup_group_id"] for r in rows}, reason)
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An ISO date or time; without a zone it is taken as UTC."""
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def new_articles(stories: list[RawStory], state: StoredState, ingested_at: datetime) -> tuple[list[Article], int, list[Reject]]:
