@@ -29,27 +29,31 @@ def story_document(article: Article) -> str:
     return f"{article.title}\n{article.text}" if article.title else article.text
 
 
-def lexical_similarity(documents: list[str]) -> np.ndarray:
-    """Mean of two TF-IDF cosines fitted on the window: evidence terms, and all content words."""
-    n = len(documents)
-    evidence = evidence_vectors(documents)
-    words = TfidfVectorizer(stop_words="english", sublinear_tf=True, min_df=2 if n > 2 else 1,
-                            max_df=0.5 if n >= 10 else 1.0, dtype=np.float32)
-    try:
-        word_vectors = words.fit_transform(documents)
-    except ValueError:  # no word survives the document-frequency limits
-        word_vectors = None
-    sim = (evidence @ evidence.T).toarray().astype(np.float64)
-    if word_vectors is not None:
-        sim += (word_vectors @ word_vectors.T).toarray()
-    return sim / 2
+def _add_cosines(out: np.ndarray, rows, weight: float) -> None:
+    """out += weight * rows @ rows.T for sparse unit rows, in blocks to bound temporary memory."""
+    transposed = rows.T.tocsc()
+    for start in range(0, rows.shape[0], 2048):
+        block = (rows[start:start + 2048] @ transposed).toarray()
+        block *= weight
+        out[start:start + 2048] += block
 
 
 def story_similarity(vectors: np.ndarray, documents: list[str], embedding_weight: float) -> np.ndarray:
-    """n x n similarity: `embedding_weight` of the embedding cosine, the rest lexical."""
-    sim = lexical_similarity(documents) * (1.0 - embedding_weight)
+    """n x n float32 similarity: `embedding_weight` of the embedding cosine, the rest split evenly
+    between two TF-IDF cosines fitted on the window: evidence terms, and all content words."""
+    n = len(documents)
+    sim = np.zeros((n, n), dtype=np.float32)
     if embedding_weight > 0 and len(vectors):
-        sim += embedding_weight * (vectors @ vectors.T).astype(np.float64)
+        np.matmul(vectors, vectors.T, out=sim)
+        sim *= embedding_weight
+    lexical_weight = (1.0 - embedding_weight) / 2
+    _add_cosines(sim, evidence_vectors(documents), lexical_weight)
+    words = TfidfVectorizer(stop_words="english", sublinear_tf=True, min_df=2 if n > 2 else 1,
+                            max_df=0.5 if n >= 10 else 1.0, dtype=np.float32)
+    try:
+        _add_cosines(sim, words.fit_transform(documents).tocsr(), lexical_weight)
+    except ValueError:  # no word survives the document-frequency limits
+        pass
     return sim
 
 
@@ -59,13 +63,14 @@ def blended_distance(
     time_scale_days: float = 3.0,
     time_weight: float = 0.25,
 ) -> np.ndarray:
-    """1 - similarity, plus up to `time_weight` for stories published far apart."""
-    dist = np.clip(1.0 - similarity, 0.0, 2.0)
-    if time_weight > 0 and len(times):
-        secs = np.array([t.timestamp() if t else np.nan for t in times], dtype=np.float64)
-        gap_days = np.abs(secs[:, None] - secs[None, :]) / 86400.0
-        penalty = np.minimum(gap_days / time_scale_days, 1.0) * time_weight
-        dist += np.nan_to_num(penalty, nan=0.0)  # unknown time: no evidence either way
+    """1 - similarity (computed in place), plus up to `time_weight` for stories published far apart."""
+    dist = np.subtract(1.0, similarity, out=similarity if similarity.dtype == np.float32 else None)
+    np.clip(dist, 0.0, 2.0, out=dist)
+    secs = np.array([t.timestamp() if t else np.nan for t in times], dtype=np.float64)
+    if time_weight > 0 and np.isfinite(secs).sum() > 1:
+        known = np.flatnonzero(np.isfinite(secs))  # unknown time: no evidence either way
+        gap_days = np.abs(secs[known, None] - secs[None, known]) / 86400.0
+        dist[np.ix_(known, known)] += (np.minimum(gap_days / time_scale_days, 1.0) * time_weight).astype(dist.dtype)
     np.fill_diagonal(dist, 0.0)
     return dist
 
@@ -75,7 +80,7 @@ def cluster_labels(distance: np.ndarray, max_distance: float) -> np.ndarray:
     n = len(distance)
     if n < 2:
         return np.zeros(n, dtype=int)
-    condensed = squareform(np.maximum(distance, distance.T), checks=False)
+    condensed = squareform(distance, checks=False).astype(np.float64)  # distance is symmetric
     return fcluster(linkage(condensed, method="average"), t=max_distance, criterion="distance").astype(int) - 1
 
 
