@@ -4,12 +4,11 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact, update_progress_artifact
 
 from flows.store_lock import store_write_slot
-from pipeline import cluster, date_window, embed, ingest, job, near_duplicates, report, store
+from pipeline import date_window, embed, ingest, job, near_duplicates, report, store
 from pipeline.config import RunOverrides, Settings
 
 
@@ -36,26 +35,28 @@ def find_duplicates(articles, settings: Settings) -> near_duplicates.DuplicateRe
 
 
 @task
-def embed_articles(articles, settings: Settings) -> np.ndarray:
+def embed_articles(articles, data_dir: str, settings: Settings) -> dict:
+    """Vectors by article id; only stories not in the embedding cache reach the model."""
     artifact_id = create_progress_artifact(
         0.0, key="storyflow-embedding", description=f"embedding {len(articles)} canonical stories"
     )
 
     def forward(done: int, total: int) -> None:
-        update_progress_artifact(artifact_id, 100.0 * done / total, description=f"embedded {done} of {total} stories")
+        update_progress_artifact(artifact_id, 100.0 * done / total, description=f"embedded {done} of {total} new stories")
 
-    return embed.embed(
-        articles, settings.embedding_model, settings.embedding_batch_size, settings.embedding_max_words, progress=forward
-    )
+    cache = embed.EmbeddingCache(Path(data_dir), settings.embedding_model, settings.embedding_max_words,
+                                 settings.embedding_max_seq_length)
+    vectors = embed.embed_cached(articles, cache, settings.embedding_model, settings.embedding_batch_size,
+                                 settings.embedding_max_words, settings.embedding_max_seq_length, progress=forward)
+    if cache.n_embedded == 0:
+        update_progress_artifact(artifact_id, 100.0, description="all stories were in the embedding cache")
+    get_run_logger().info("embedded %d stories, %d from the cache", cache.n_embedded, len(articles) - cache.n_embedded)
+    return dict(zip((a.article_id for a in articles), vectors))
 
 
 @task
-def cluster_events(canonical, vectors: np.ndarray, previous: dict[str, str], settings: Settings) -> dict[str, str]:
-    distance = cluster.blended_distance(
-        vectors, [a.published_at for a in canonical], settings.event_time_scale_days, settings.event_time_weight
-    )
-    labels = cluster.cluster_labels(distance, settings.event_min_cluster_size, settings.event_distance)
-    return cluster.assign_event_ids([a.article_id for a in canonical], labels, previous)
+def cluster_events(articles, dups, vectors: dict, state: job.StoredState, settings: Settings, rebuild=None) -> job.EventResult:
+    return job.assign_events(articles, dups, vectors, state, settings, rebuild)
 
 
 @task(**IO_RETRIES)
@@ -111,13 +112,11 @@ def write_run(sources: list[str], data_dir: str, settings: Settings, published_f
 
     dups = find_duplicates(all_articles, settings)
     canonical = [a for a in all_articles if dups.group_of[a.article_id] == a.article_id]
-    vectors = embed_articles(canonical, settings)
-    canonical_event = cluster_events(canonical, vectors, state.event_of, settings)
-    event_of = {a.article_id: canonical_event[dups.group_of[a.article_id]] for a in all_articles}
+    vectors = embed_articles(canonical, data_dir, settings)
+    events = cluster_events(all_articles, dups, vectors, state, settings)
 
     tables = job.output_tables(
-        ctx, " ".join(sources), settings.model_dump(mode="json"), state, all_articles, dups, event_of,
-        dict(zip((a.article_id for a in canonical), vectors)), rejects,
+        ctx, " ".join(sources), settings.model_dump(mode="json"), state, all_articles, dups, events, vectors, rejects,
         {"n_input_files": read.n_inputs, "n_stories_read": len(read.stories),
          "n_new_articles": len(fresh), "n_already_stored": n_known, "n_superseded": len(superseded)},
     )

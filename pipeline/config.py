@@ -6,7 +6,6 @@ Every field can be set from the environment with the ``STORYFLOW_`` prefix
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import Optional
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -38,13 +37,20 @@ class Settings(BaseSettings):
     # embeddings
     embedding_model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or local path")
     embedding_batch_size: int = 32
-    embedding_max_words: int = 256
+    embedding_max_words: int = 96
+    embedding_max_seq_length: int = 128
 
-    # event clustering
-    event_min_cluster_size: int = Field(2, description="fewest stories HDBSCAN makes a cluster of")
-    event_distance: float = Field(0.45, description="max blended distance joining two stories")
-    event_time_scale_days: float = Field(3.0, description="days apart that add a full unit of distance")
-    event_time_weight: float = Field(0.25, description="most distance a publication gap can add")
+    # event clustering (tuned on ecbplus-dev; see bench/events.py)
+    event_embedding_weight: float = Field(0.1, description="share of embedding cosine in similarity; rest lexical")
+    event_distance: float = Field(0.7, description="max mean blended distance inside one event")
+    event_time_scale_days: float = Field(7.0, description="days apart that add the full time penalty")
+    event_time_weight: float = Field(0.5, description="most distance a publication gap can add")
+    event_window_days: float = Field(30.0, description="an incremental run re-clusters stories this close to new ones")
+
+    # storylines: events grouped by mean embedding
+    storyline_distance: float = Field(0.55, description="max mean distance between events of one storyline")
+    storyline_time_scale_days: float = 60.0
+    storyline_time_weight: float = 0.1
 
     # orchestration: one writing run at a time (a Prefect global concurrency limit of this name)
     store_lock_name: str = "storyflow-store-writer"
@@ -61,7 +67,8 @@ class Settings(BaseSettings):
 OVERRIDABLE = (
     "lsh_threshold", "dup_jaccard", "dup_containment", "dup_char_containment",
     "embedding_model",
-    "event_min_cluster_size", "event_distance", "event_time_scale_days", "event_time_weight",
+    "event_embedding_weight", "event_distance", "event_time_scale_days", "event_time_weight",
+    "storyline_distance",
 )
 
 

@@ -1,14 +1,27 @@
-"""Embed: sentence embeddings of stories, with the model loaded once per process, offline."""
+"""Embed: sentence embeddings of stories, with the model loaded once per process, offline.
+
+Only the headline and lead are embedded, cut to `max_seq_length` word pieces: the lead says
+what happened, and self-attention cost grows with length. Lexical evidence (pipeline.lexical)
+reads the whole text, so nothing the model skips is lost to clustering. Vectors are cached on
+disk keyed by model, text recipe and the exact text embedded, so no story is embedded twice.
+"""
 from __future__ import annotations
 
+import hashlib
 import os
 from functools import lru_cache
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from pipeline import store
 from pipeline.config import resolve_model_path
 from pipeline.records import Article
+
+CACHE_DIR = Path("_cache") / "embeddings"  # under the data root; "_" hides it from Parquet readers
 
 
 @lru_cache(maxsize=2)
@@ -27,25 +40,84 @@ def embedding_text(article: Article, max_words: int) -> str:
     return f"{article.title}. {body}" if article.title else body
 
 
-def embed(
-    articles: list[Article],
+Progress = Callable[[int, int], None]
+
+
+def embed_texts(
+    texts: list[str],
     model_name: str,
     batch_size: int = 32,
-    max_words: int = 256,
-    progress: Callable[[int, int], None] | None = None,
+    max_seq_length: int = 128,
+    progress: Progress | None = None,
 ) -> np.ndarray:
-    """Unit-length embeddings, one row per article, float32.
+    """Unit-length embeddings, one row per text, float32.
 
-    Encodes batch by batch so that `progress(done, total)` can report after each one.
+    Texts are sorted by length so each batch pads little, and encoded batch by batch so
+    that `progress(done, total)` can report between them.
     """
-    if not articles:
+    if not texts:
         return np.zeros((0, 0), dtype=np.float32)
     model = load_model(model_name)
-    texts = [embedding_text(a, max_words) for a in articles]
+    model.max_seq_length = max_seq_length
+    order = np.argsort([len(t) for t in texts], kind="stable")
     parts = []
     for start in range(0, len(texts), batch_size):
-        batch = texts[start : start + batch_size]
+        batch = [texts[i] for i in order[start:start + batch_size]]
         parts.append(model.encode(batch, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False))
         if progress is not None:
             progress(start + len(batch), len(texts))
-    return np.asarray(np.concatenate(parts), dtype=np.float32)
+    out = np.empty((len(texts), parts[0].shape[1]), dtype=np.float32)
+    out[order] = np.concatenate(parts)
+    return out
+
+
+def embed(articles: list[Article], model_name: str, batch_size: int = 32, max_words: int = 96,
+          max_seq_length: int = 128, progress: Progress | None = None) -> np.ndarray:
+    return embed_texts([embedding_text(a, max_words) for a in articles], model_name, batch_size, max_seq_length, progress)
+
+
+class EmbeddingCache:
+    """Vectors already computed, in one hidden Parquet file per model and text recipe."""
+
+    def __init__(self, data_dir: Path, model_name: str, max_words: int, max_seq_length: int):
+        recipe = f"{model_name}\x00{max_words}\x00{max_seq_length}"
+        self.recipe = recipe
+        self.path = Path(data_dir) / CACHE_DIR / (hashlib.blake2b(recipe.encode(), digest_size=8).hexdigest() + ".parquet")
+        self.vectors: dict[str, np.ndarray] = {}
+        if self.path.exists():
+            table = pq.read_table(self.path)
+            keys = table.column("key").to_pylist()
+            flat = table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+            matrix = flat.reshape(len(keys), -1).astype(np.float32) if keys else flat
+            self.vectors = dict(zip(keys, matrix))
+        self.n_added = 0  # vectors not yet saved
+        self.n_embedded = 0  # vectors computed by the model through this cache
+
+    def key(self, text: str) -> str:
+        return hashlib.blake2b(f"{self.recipe}\x00{text}".encode(), digest_size=16).hexdigest()
+
+    def save(self) -> None:
+        if not self.n_added:
+            return
+        keys = list(self.vectors)
+        matrix = np.stack([self.vectors[k] for k in keys]).astype(np.float32)
+        vector = pa.FixedSizeListArray.from_arrays(pa.array(matrix.ravel()), matrix.shape[1])
+        store.write_parquet(self.path, pa.table({"key": keys, "vector": vector}))
+        self.n_added = 0
+
+
+def embed_cached(articles: list[Article], cache: EmbeddingCache, model_name: str, batch_size: int,
+                 max_words: int, max_seq_length: int, progress: Progress | None = None) -> np.ndarray:
+    """Embeddings of `articles`, computing only those not in `cache` (which is then saved)."""
+    texts = [embedding_text(a, max_words) for a in articles]
+    keys = [cache.key(t) for t in texts]
+    missing = sorted({k: t for k, t in zip(keys, texts) if k not in cache.vectors}.items())
+    if missing:
+        fresh = embed_texts([t for _, t in missing], model_name, batch_size, max_seq_length, progress)
+        cache.vectors.update(zip((k for k, _ in missing), fresh))
+        cache.n_added += len(missing)
+        cache.n_embedded += len(missing)
+        cache.save()
+    if not articles:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.stack([cache.vectors[k] for k in keys])

@@ -7,17 +7,23 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
 import numpy as np
 import pyarrow as pa
 
+from pipeline import events as event_stage
 from pipeline import store
 from pipeline.inbox import Inbox
+from pipeline.cluster import story_document
+from pipeline.config import Settings
+from pipeline.lexical import keywords
 from pipeline.near_duplicates import DuplicateResult
+from pipeline.storylines import assign_storylines
 from pipeline.normalize import normalize
-from pipeline.records import Article, RawStory, Reject, utcnow
+from pipeline.records import Article, DuplicateEdge, RawStory, Reject, utcnow
 from pipeline.versions import Superseded, merge_versions
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s")
@@ -29,6 +35,7 @@ class StoredState:
     event_of: dict[str, str]  # article_id -> event_id from the last run
     runs: pa.Table
     rejects: pa.Table
+    events: pa.Table  # the last run's events table, merged rows included
     article_versions: pa.Table  # earlier versions of stories
     inbox_log: pa.Table  # files and feed entries already ingested
 
@@ -50,7 +57,23 @@ def load_state(data_dir) -> StoredState:
         if row["event_id"]:
             event_of[row["article_id"]] = row["event_id"]
     return StoredState(articles, event_of, *(store.read_table(data_dir, name) for name in (
-        "runs", "rejects", "article_versions", "inbox_log")))
+        "runs", "rejects", "events", "article_versions", "inbox_log")))
+
+
+def stored_duplicates(data_dir) -> DuplicateResult:
+    """The duplicate groups as the last run wrote them (a rebuild re-clusters, it does not re-fold)."""
+    rows = store.read_table(data_dir, "articles").select(["article_id", "dup_group_id", "canonical_reason"]).to_pylist()
+    edges = [DuplicateEdge(**row) for row in store.read_table(data_dir, "duplicates").to_pylist()]
+    reason = next((r["canonical_reason"] for r in rows if r["canonical_reason"]), "")
+    return DuplicateResult(edges, {r["article_id"]: r["dup_group_id"] for r in rows}, reason)
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An ISO date or time; without a zone it is taken as UTC."""
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def new_articles(stories: list[RawStory], state: StoredState, ingested_at: datetime) -> tuple[list[Article], int, list[Reject]]:
@@ -119,19 +142,70 @@ def headline_of(article: Article) -> str:
     return article.title or lead_sentence(article.text)
 
 
-def event_rows(
+@dataclass(slots=True)
+class EventResult:
+    event_of: dict[str, str]  # every article -> its event
+    merged_into: dict[str, str]  # events absorbed this run -> the event that absorbed them
+    storyline_of: dict[str, str]  # active event -> storyline
+
+
+def assign_events(
     articles: list[Article],
-    event_of: dict[str, str],
     dups: DuplicateResult,
     vectors: dict[str, np.ndarray],
+    state: StoredState,
+    settings: Settings,
+    rebuild: tuple[datetime | None, datetime | None] | None = None,
+) -> EventResult:
+    """Events for all canonical stories (incrementally, or rebuilding the range `rebuild`),
+    duplicates following their canonical, and storylines over the events."""
+    canonical = [a for a in articles if dups.group_of[a.article_id] == a.article_id]
+    # a canonical story new to this run inherits the event its group's older members had
+    group_events: dict[str, Counter] = {}
+    for a in articles:
+        if a.article_id in state.event_of:
+            group_events.setdefault(dups.group_of[a.article_id], Counter())[state.event_of[a.article_id]] += 1
+    previous = {c.article_id: state.event_of.get(c.article_id) or group_events[c.article_id].most_common(1)[0][0]
+                for c in canonical if c.article_id in state.event_of or c.article_id in group_events}
+    known = set(state.events.column("event_id").to_pylist())
+    matrix = np.stack([vectors[a.article_id] for a in canonical]) if canonical else np.zeros((0, 0), np.float32)
+    if rebuild is None:
+        result = event_stage.update_events(canonical, matrix, previous, known, settings)
+    else:
+        result = event_stage.rebuild_events(canonical, matrix, previous, known, settings, *rebuild)
+    event_of = {a.article_id: result.event_of[dups.group_of[a.article_id]] for a in articles}
+
+    rows = state.events.select(["event_id", "storyline_id"]).to_pylist()
+    previous_storyline = {r["event_id"]: r["storyline_id"] for r in rows if r["storyline_id"]}
+    event_time: dict[str, datetime] = {}
+    for a in canonical:
+        eid, t = result.event_of[a.article_id], event_stage.story_time(a)
+        event_time[eid] = min(event_time.get(eid, t), t)
+    storyline_of = assign_storylines(result.event_of, {a.article_id: vectors[a.article_id] for a in canonical},
+                                     event_time, previous_storyline, set(previous_storyline.values()), settings)
+    return EventResult(event_of, result.merged_into, storyline_of)
+
+
+def event_rows(
+    articles: list[Article],
+    dups: DuplicateResult,
+    vectors: dict[str, np.ndarray],
+    events: EventResult,
+    previous_events: pa.Table,
 ) -> list[dict]:
-    """One row per event; the representative is the canonical story closest to the others."""
+    """One row per event: active ones labelled from their members, merged ones kept as they were.
+
+    The headline is that of the canonical story closest to the others (highest summed cosine).
+    """
     members: dict[str, list[Article]] = {}
     for a in articles:
-        members.setdefault(event_of[a.article_id], []).append(a)
+        members.setdefault(events.event_of[a.article_id], []).append(a)
+    ids = sorted(members)
+    canon_of = {eid: [a for a in members[eid] if dups.group_of[a.article_id] == a.article_id] for eid in ids}
+    labels = keywords([[story_document(a) for a in canon_of[eid]] for eid in ids])
     rows = []
-    for event_id, group in members.items():
-        canon = [a for a in group if dups.group_of[a.article_id] == a.article_id]
+    for event_id, words in zip(ids, labels):
+        group, canon = members[event_id], canon_of[event_id]
         if len(canon) > 2 and all(a.article_id in vectors for a in canon):
             mat = np.stack([vectors[a.article_id] for a in canon])
             rep = canon[int(np.argmax((mat @ mat.T).sum(axis=1)))]
@@ -146,12 +220,33 @@ def event_rows(
             "first_seen": min(seen),
             "last_seen": max(seen),
             "representative_article_id": rep.article_id,
+            "storyline_id": events.storyline_of.get(event_id),
+            "keywords": words,
+            "sources": sorted({a.source for a in group if a.source}),
+            "status": "active",
+            "merged_into": None,
         })
     rows.sort(key=lambda r: (-r["size"], r["first_seen"], r["event_id"]))
+    rows.extend(merged_event_rows(previous_events, events, set(members)))
     return rows
 
 
-def article_rows(articles: list[Article], dups: DuplicateResult, event_of: dict[str, str]) -> list[dict]:
+def merged_event_rows(previous_events: pa.Table, events: EventResult, active: set[str]) -> list[dict]:
+    """Rows of absorbed events, pointing (through any chain of merges) at a live event."""
+    merged = [r for r in previous_events.to_pylist()
+              if r["event_id"] not in active and (r["status"] == "merged" or r["event_id"] in events.merged_into)]
+    target = {r["event_id"]: events.merged_into.get(r["event_id"]) or r["merged_into"] for r in merged}
+    rows = []
+    for r in merged:
+        end, hops = target[r["event_id"]], 0
+        while end in target and hops < len(target):  # follow A -> B -> C to the live C
+            end, hops = target[end], hops + 1
+        rows.append({**r, "status": "merged", "merged_into": end,
+                     "storyline_id": events.storyline_of.get(end, r["storyline_id"])})
+    return sorted(rows, key=lambda r: r["event_id"])
+
+
+def article_rows(articles: list[Article], dups: DuplicateResult, events: EventResult) -> list[dict]:
     rows = []
     for a in articles:
         group = dups.group_of[a.article_id]
@@ -160,7 +255,8 @@ def article_rows(articles: list[Article], dups: DuplicateResult, event_of: dict[
             dup_group_id=group,
             is_canonical=group == a.article_id,
             canonical_reason=dups.canonical_reason if group == a.article_id else "",
-            event_id=event_of[a.article_id],
+            event_id=events.event_of[a.article_id],
+            storyline_id=events.storyline_of.get(events.event_of[a.article_id]),
         )
         rows.append(row)
     return rows
@@ -173,13 +269,14 @@ def output_tables(
     state: StoredState,
     all_articles: list[Article],
     dups: DuplicateResult,
-    event_of: dict[str, str],
+    events: EventResult,
     vectors: dict[str, np.ndarray],
     rejects: list[Reject],
     counts: dict[str, int],
 ) -> dict[str, pa.Table]:
     """Every table of the output contract for this run, ready for `store.commit`."""
-    events = event_rows(all_articles, event_of, dups, vectors)
+    event_table = event_rows(all_articles, dups, vectors, events, state.events)
+    active = [r for r in event_table if r["status"] == "active"]
     run_row = {
         "run_id": ctx.run_id,
         "started_at": ctx.started_at,
@@ -189,33 +286,56 @@ def output_tables(
         "n_rejects": len(rejects),
         "n_exact_duplicates": sum(e.method == "exact" for e in dups.edges),
         "n_near_duplicates": sum(e.method != "exact" for e in dups.edges),
-        "n_events": len(events),
+        "n_events": len(active),
         "n_articles_total": len(all_articles),
         **counts,
     }
     reject_rows = [{"run_id": ctx.run_id, "origin": r.origin, "reason": r.reason, "rejected_at": r.rejected_at} for r in rejects]
     return {
-        "articles": store.to_table("articles", article_rows(all_articles, dups, event_of)),
+        "articles": store.to_table("articles", article_rows(all_articles, dups, events)),
         "duplicates": store.to_table("duplicates", [
             {k: getattr(e, k) for k in e.__slots__} for e in dups.edges
         ]),
-        "events": store.to_table("events", events),
+        "events": store.to_table("events", event_table),
+        "storylines": store.to_table("storylines", storyline_rows(active)),
         "runs": pa.concat_tables([state.runs, store.to_table("runs", [run_row])]),
         "rejects": pa.concat_tables([state.rejects, store.to_table("rejects", reject_rows)]),
     }
 
 
+def storyline_rows(active_events: list[dict]) -> list[dict]:
+    """One row per storyline, labelled by its largest event; keywords pooled over its events."""
+    groups: dict[str, list[dict]] = {}
+    for e in active_events:  # already sorted largest first
+        groups.setdefault(e["storyline_id"], []).append(e)
+    rows = []
+    for storyline_id, group in groups.items():
+        pooled = Counter(k for e in group for k in e["keywords"])
+        rows.append({
+            "storyline_id": storyline_id,
+            "headline": group[0]["headline"],
+            "n_events": len(group),
+            "size": sum(e["size"] for e in group),
+            "first_seen": min(e["first_seen"] for e in group),
+            "last_seen": max(e["last_seen"] for e in group),
+            "keywords": [k for k, _ in sorted(pooled.items(), key=lambda kv: (-kv[1], kv[0]))[:8]],
+        })
+    rows.sort(key=lambda r: (-r["size"], r["first_seen"], r["storyline_id"]))
+    return rows
+
+
 def summary_text(tables: dict[str, pa.Table], run_id: str) -> str:
     """A short report of one run for a terminal or a Prefect artifact."""
     run = tables["runs"].filter(pa.compute.equal(tables["runs"]["run_id"], run_id)).to_pylist()[0]
-    events = tables["events"].to_pylist()
+    events = [e for e in tables["events"].to_pylist() if e["status"] == "active"]
     lines = [
         f"run {run_id}",
         f"  stories read: {run['n_stories_read']}   new: {run['n_new_articles']}   "
         f"already stored: {run['n_already_stored']}   earlier versions replaced: {run['n_superseded'] or 0}   "
         f"rejected: {run['n_rejects']}",
         f"  duplicates: {run['n_exact_duplicates']} exact, {run['n_near_duplicates']} near   "
-        f"articles stored: {run['n_articles_total']}   events: {run['n_events']}",
+        f"articles stored: {run['n_articles_total']}   events: {run['n_events']}   "
+        f"storylines: {tables['storylines'].num_rows}",
     ]
     for r in events[:20]:
         lines.append(f"  [{r['event_id']}] {r['size']} stories, {r['n_sources']} sources: {r['headline'][:90]}")

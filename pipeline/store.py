@@ -43,6 +43,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("is_canonical", pa.bool_()),
         ("canonical_reason", pa.string()),
         ("event_id", pa.string()),
+        ("storyline_id", pa.string()),
         *VERSION_FIELDS,
     ]),
     # every version of a story that is no longer current (replaced, or arrived outdated)
@@ -82,6 +83,20 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("first_seen", TS),
         ("last_seen", TS),
         ("representative_article_id", pa.string()),
+        ("storyline_id", pa.string()),
+        ("keywords", pa.list_(pa.string())),
+        ("sources", pa.list_(pa.string())),
+        ("status", pa.string()),  # "active", or "merged" into `merged_into`
+        ("merged_into", pa.string()),
+    ]),
+    "storylines": pa.schema([
+        ("storyline_id", pa.string()),
+        ("headline", pa.string()),
+        ("n_events", pa.int64()),
+        ("size", pa.int64()),
+        ("first_seen", TS),
+        ("last_seen", TS),
+        ("keywords", pa.list_(pa.string())),
     ]),
     "runs": pa.schema([
         ("run_id", pa.string()),
@@ -147,6 +162,21 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def write_hidden(final: Path, table: pa.Table) -> Path:
+    """Write `table` durably beside `final` under a hidden temporary name; return that name."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".{final.name}.tmp"
+    pq.write_table(table, tmp, compression="zstd")
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    return tmp
+
+
+def write_parquet(final: Path, table: pa.Table) -> None:
+    """Replace one file atomically (for files outside the table contract, such as caches)."""
+    os.replace(write_hidden(Path(final), table), final)
+
+
 def commit(data_dir: Path, tables: dict[str, pa.Table]) -> None:
     """Replace the given tables together, atomically per file and recoverably as a set."""
     data_dir = Path(data_dir)
@@ -154,12 +184,7 @@ def commit(data_dir: Path, tables: dict[str, pa.Table]) -> None:
     plan: list[tuple[str, str]] = []
     for name, table in tables.items():
         final = table_file(data_dir, name)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.parent / f".{final.name}.tmp"
-        pq.write_table(table.cast(SCHEMAS[name]), tmp, compression="zstd")
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        plan.append((str(tmp), str(final)))
+        plan.append((str(write_hidden(final, table.cast(SCHEMAS[name]))), str(final)))
     journal = data_dir / JOURNAL
     journal_tmp = data_dir / f".{JOURNAL}.tmp"
     journal_tmp.write_text(json.dumps(plan))

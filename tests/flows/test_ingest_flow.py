@@ -32,7 +32,8 @@ def test_output_contract(seeded_store):
     assert all(a["event_id"] and a["is_canonical"] for a in articles)
     assert table(data, "duplicates") == []
     assert set(table(data, "events")[0]) >= {"event_id", "headline", "size", "n_sources", "first_seen", "last_seen",
-                                              "representative_article_id"}
+                                              "representative_article_id", "storyline_id", "keywords", "sources",
+                                              "status", "merged_into"}
     (run,) = table(data, "runs")
     assert run["n_new_articles"] == 5 and run["n_rejects"] == 0
     assert "new: 5" in summary
@@ -47,6 +48,19 @@ def test_seed_events(seeded_store):
     assert sizes == [1, 1, 3]
     headline = {e["event_id"]: e["headline"] for e in table(data, "events")}[event_of["004"]]
     assert headline.startswith("Attorney General Sessions Slams Chicago")
+
+
+def test_seed_storyline_and_labels(seeded_store):
+    data, _ = seeded_store
+    events = table(data, "events")
+    (storyline,) = table(data, "storylines")
+    assert {a["storyline_id"] for a in table(data, "articles")} == {e["storyline_id"] for e in events} \
+        == {storyline["storyline_id"]}
+    assert storyline["n_events"] == 3 and storyline["size"] == 5 and storyline["keywords"]
+    assert all(e["status"] == "active" and e["merged_into"] is None and e["keywords"] for e in events)
+    biggest = max(events, key=lambda e: e["size"])
+    assert biggest["sources"] == ["CNN"] and biggest["first_seen"] <= biggest["last_seen"]
+    assert list((data / "_cache" / "embeddings").glob("*.parquet"))  # hidden from readers of data/
 
 
 def test_rerun_is_idempotent_and_bad_input_is_recorded(seeded_store, tmp_path):
@@ -68,6 +82,17 @@ def test_rerun_is_idempotent_and_bad_input_is_recorded(seeded_store, tmp_path):
     reasons = {r["origin"].split("/")[-1]: r["reason"] for r in table(data, "rejects")}
     assert reasons == {"empty.txt": "empty file", "broken.jsonl:1": reasons["broken.jsonl:1"]}
     assert reasons["broken.jsonl:1"].startswith("malformed JSON")
+
+
+def test_recluster_flow_keeps_event_ids(seeded_store):
+    from flows.recluster import recluster_flow
+
+    data, _ = seeded_store
+    before = {a["article_id"]: a["event_id"] for a in table(data, "articles")}
+    summary = recluster_flow(start="2017-01-01", end=None, data_dir=str(data))
+    assert {a["article_id"]: a["event_id"] for a in table(data, "articles")} == before
+    assert "stories that changed event: 0" in summary
+    assert table(data, "runs")[-1]["inputs"].startswith("recluster 2017-01-01")
 
 
 def test_cli_runs_the_flow_and_prints_a_summary(tmp_path):

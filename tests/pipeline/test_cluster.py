@@ -1,7 +1,9 @@
+from datetime import datetime, timedelta, timezone
+
 import numpy as np
 import pytest
 
-from pipeline import cluster, embed
+from pipeline import cluster, embed, events
 from pipeline.config import Settings
 from pipeline.normalize import normalize
 
@@ -9,7 +11,9 @@ from pipeline.normalize import normalize
 @pytest.fixture(scope="module")
 def seed_vectors(seed_stories):
     articles = normalize(seed_stories)
-    return articles, embed.embed(articles, Settings().embedding_model)
+    s = Settings()
+    return articles, embed.embed(articles, s.embedding_model, s.embedding_batch_size, s.embedding_max_words,
+                                 s.embedding_max_seq_length)
 
 
 @pytest.mark.slow
@@ -22,32 +26,102 @@ def test_real_model_gives_unit_vectors(seed_vectors):
 @pytest.mark.slow
 def test_seed_events(seed_vectors):
     articles, vectors = seed_vectors
-    s = Settings()
-    distance = cluster.blended_distance(vectors, [a.published_at for a in articles], s.event_time_scale_days, s.event_time_weight)
-    labels = cluster.cluster_labels(distance, s.event_min_cluster_size, s.event_distance)
+    labels = events.window_labels(articles, vectors, Settings())
     groups = {}
     for a, label in zip(articles, labels):
         groups.setdefault(label, set()).add(a.source_id[:3])
     assert sorted(map(sorted, groups.values())) == [["000", "001", "002"], ["003"], ["004"]]
 
 
-def test_event_ids_carry_over_by_member_overlap():
+def test_names_and_numbers_split_events_of_one_kind():
+    # two earthquakes of one kind, among other news: names and numbers tell them apart
+    quakes = [
+        "A magnitude 6.5 earthquake struck near Ferndale in Humboldt County, shaking homes in Eureka.",
+        "Ferndale residents in Humboldt County cleaned up after the 6.5 quake; Eureka lost power.",
+        "Riverside County was rattled by a 4.4 earthquake centred by Lake Elsinore; homes in Perris shook.",
+        "The 4.4 temblor near Lake Elsinore cracked walls in Perris, Riverside County officials said.",
+    ]
+    other = [f"The council of {town} voted on a {n} million budget for roads." for town, n in
+             (("Springfield", 3), ("Dayton", 5), ("Salem", 8), ("Provo", 2), ("Tulsa", 9), ("Boise", 4))]
+    docs = quakes + other
+    same_topic = np.ones((len(docs), 2), dtype=np.float32) / np.sqrt(2)  # embeddings that cannot tell them apart
+    distance = cluster.blended_distance(cluster.story_similarity(same_topic, docs, 0.1), [None] * len(docs))
+    labels = cluster.cluster_labels(distance, Settings().event_distance)
+    assert labels[0] == labels[1] and labels[2] == labels[3]
+    assert labels[0] != labels[2]
+
+
+def test_remap_keeps_ids_and_records_merges():
     ids = ["a", "b", "c", "d"]
-    first = cluster.assign_event_ids(ids, np.array([0, 0, 1, 2]), previous={})
+    first = cluster.remap_ids(ids, np.array([0, 0, 1, 2]), previous={}).event_of
     assert first["a"] == first["b"] != first["c"]
-    # a new story joins a's event; c and d merge: the bigger share keeps its id
-    ids2 = ids + ["e"]
-    second = cluster.assign_event_ids(ids2, np.array([0, 0, 1, 1, 0]), previous=first)
-    assert second["a"] == second["e"] == first["a"]
-    assert second["c"] == second["d"] in (first["c"], first["d"])
+    # a new story joins a's event; c and d merge: one keeps its id, the other is merged into it
+    second = cluster.remap_ids(ids + ["e"], np.array([0, 0, 1, 1, 0]), previous=first)
+    assert second.event_of["a"] == second.event_of["e"] == first["a"]
+    survivor = second.event_of["c"]
+    assert second.event_of["d"] == survivor and survivor in (first["c"], first["d"])
+    absorbed = ({first["c"], first["d"]} - {survivor}).pop()
+    assert second.merged_into == {absorbed: survivor}
+    # a split: one part keeps the id, the other gets a new id, never one used before
+    previous = {"a": "e_x", "b": "e_x", "c": "e_y", "d": "e_y"}
+    third = cluster.remap_ids(ids, np.array([0, 0, 1, 2]), previous, known={"e_gone"})
+    assert third.event_of["a"] == "e_x" and third.merged_into == {}
+    assert "e_y" in (third.event_of["c"], third.event_of["d"]) and third.event_of["c"] != third.event_of["d"]
+    assert not {third.event_of["c"], third.event_of["d"]} & {"e_x", "e_gone"}
     # the same input twice gives the same ids
-    assert cluster.assign_event_ids(ids, np.array([0, 0, 1, 2]), previous={}) == first
+    assert cluster.remap_ids(ids, np.array([0, 0, 1, 2]), previous={}).event_of == first
 
 
 def test_time_apart_adds_distance():
     v = np.array([[1.0, 0.0], [1.0, 0.0]], dtype=np.float32)
-    from datetime import datetime, timezone
     near = [datetime(2020, 1, 1, tzinfo=timezone.utc), datetime(2020, 1, 1, 6, tzinfo=timezone.utc)]
     far = [datetime(2020, 1, 1, tzinfo=timezone.utc), datetime(2020, 6, 1, tzinfo=timezone.utc)]
-    assert cluster.blended_distance(v, near)[0, 1] < cluster.blended_distance(v, far)[0, 1]
-    assert cluster.blended_distance(v, [None, far[1]])[0, 1] == pytest.approx(0.0, abs=1e-6)
+    assert cluster.blended_distance(v @ v.T, near)[0, 1] < cluster.blended_distance(v @ v.T, far)[0, 1]
+    assert cluster.blended_distance(v @ v.T, [None, far[1]])[0, 1] == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.slow
+def test_incremental_run_keeps_ids_and_places_new_stories(seed_vectors):
+    articles, vectors = seed_vectors
+    s = Settings()
+    by_id = {a.source_id[:3]: i for i, a in enumerate(articles)}
+    first_half = [by_id[k] for k in ("000", "003")]
+    first = events.update_events([articles[i] for i in first_half], vectors[first_half], {}, set(), s)
+    assert first.event_of[articles[by_id["000"]].article_id] != first.event_of[articles[by_id["003"]].article_id]
+    second = events.update_events(articles, vectors, first.event_of, set(first.event_of.values()), s)
+    ev = {k: second.event_of[articles[i].article_id] for k, i in by_id.items()}
+    assert ev["000"] == ev["001"] == ev["002"] == first.event_of[articles[by_id["000"]].article_id]
+    assert ev["003"] == first.event_of[articles[by_id["003"]].article_id] != ev["004"] != ev["000"]
+    assert second.merged_into == {}
+    # nothing new: nothing moves
+    assert events.update_events(articles, vectors, second.event_of, set(), s).event_of == second.event_of
+
+
+def test_close_events_merge_into_the_larger():
+    distance = np.array([[0, .1, .2, .9], [.1, 0, .2, .9], [.2, .2, 0, .9], [.9, .9, .9, 0]])
+    membership = np.array([[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=float)
+    merged = events.merge_close_events(distance, membership, membership.sum(axis=0), ["e_big", "e_small", "e_far"], 0.5)
+    assert merged == {"e_small": "e_big"}
+
+
+def test_rebuild_maps_a_range_and_leaves_the_rest(seed_vectors):
+    articles = [a for a in normalize_seed_like()]
+    vectors = np.eye(len(articles), dtype=np.float32)
+    s = Settings()
+    previous = {a.article_id: f"e_old{i}" for i, a in enumerate(articles)}
+    rebuilt = events.rebuild_events(articles, vectors, previous, set(previous.values()), s,
+                                    start=articles[2].published_at, end=None)
+    assert rebuilt.event_of[articles[0].article_id] == "e_old0"  # outside the range: untouched
+    assert rebuilt.event_of[articles[2].article_id] == rebuilt.event_of[articles[3].article_id]
+    assert set(rebuilt.merged_into) <= {"e_old2", "e_old3"} and len(rebuilt.merged_into) == 1
+
+
+def normalize_seed_like():
+    from pipeline.records import RawStory
+
+    t0 = datetime(2021, 5, 1, tzinfo=timezone.utc)
+    texts = ["Flooding closed roads in Tulsa after storms dropped rain.",
+             "A fire destroyed a warehouse in Boise early Monday.",
+             "Voters in Carrboro approved the Jones Creek bond by 62 percent.",
+             "Carrboro voters passed the Jones Creek bond with 62 percent support."]
+    return normalize([RawStory(source_id=f"s{i}", body=t, published_at=t0 + timedelta(days=i)) for i, t in enumerate(texts)])

@@ -1,0 +1,87 @@
+"""Event clustering accuracy on the ECB+ dev set, with the time of each stage.
+
+    .venv/bin/python -m bench.events [--runs 3]
+
+For the text as given (Penn-Treebank tokens) and with tokenization undone, prints B-cubed
+and pairwise precision/recall/F1 and ARI of the events against the gold `event` labels,
+and of the storylines against the gold `topic`. Every story is clustered as a canonical
+story (the near-duplicate stage is left out: duplicates only inherit their canonical's event).
+The dev set has no dates, so lexical evidence and embeddings do all the work.
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+
+import numpy as np
+
+from bench import dev_set
+from bench.scoring import scores
+from pipeline import cluster, embed, events
+from pipeline.config import Settings
+from pipeline.storylines import assign_storylines
+
+
+def embed_dev(articles, settings: Settings) -> tuple[np.ndarray, float]:
+    t0 = time.perf_counter()
+    vectors = embed.embed(articles, settings.embedding_model, settings.embedding_batch_size,
+                          settings.embedding_max_words, settings.embedding_max_seq_length)
+    return vectors, time.perf_counter() - t0
+
+
+def cluster_dev(rows: list[dict], articles, vectors: np.ndarray, settings: Settings) -> tuple[dict, dict, dict]:
+    timings = {}
+    t0 = time.perf_counter()
+    similarity = cluster.story_similarity(vectors, [cluster.story_document(a) for a in articles],
+                                          settings.event_embedding_weight)
+    timings["similarity"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    distance = cluster.blended_distance(similarity, [a.published_at for a in articles],
+                                        settings.event_time_scale_days, settings.event_time_weight)
+    labels = cluster.cluster_labels(distance, settings.event_distance)
+    timings["cluster"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    event_of = {a.article_id: f"e{label}" for a, label in zip(articles, labels)}
+    storyline_of = assign_storylines(event_of, dict(zip((a.article_id for a in articles), vectors)),
+                                     {e: None for e in event_of.values()}, {}, set(), settings)
+    timings["storylines"] = time.perf_counter() - t0
+    event_scores = scores([r["event"] for r in rows], [event_of[a.article_id] for a in articles])
+    storyline_scores = scores([r["topic"] for r in rows], [storyline_of[event_of[a.article_id]] for a in articles])
+    event_scores["n_clusters"] = len(set(labels))
+    storyline_scores["n_clusters"] = len(set(storyline_of.values()))
+    return event_scores, storyline_scores, timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="timing runs; medians are printed")
+    args = parser.parse_args()
+    settings = Settings()
+    rows = dev_set.load()
+    print(f"{len(rows)} stories, {len({r['event'] for r in rows})} events, {len({r['topic'] for r in rows})} topics")
+    embed.load_model(settings.embedding_model)  # loading is not a stage of a run
+    for detokenize in (False, True):
+        t0 = time.perf_counter()
+        articles = dev_set.articles(rows, detokenize)
+        normalize_s = time.perf_counter() - t0
+        vectors, embed_s = embed_dev(articles, settings)
+        results = [cluster_dev(rows, articles, vectors, settings) for _ in range(args.runs)]
+        ev, sl, _ = results[0]
+        label = "tokenization undone" if detokenize else "text as given"
+        print(f"\n== {label}")
+        for name, s in (("events", ev), ("storylines vs topic", sl)):
+            print(f"  {name:20s} B3 P/R/F1 {s['bcubed_p']:.3f}/{s['bcubed_r']:.3f}/{s['bcubed_f1']:.3f}   "
+                  f"pairwise P/R/F1 {s['pair_p']:.3f}/{s['pair_r']:.3f}/{s['pair_f1']:.3f}   "
+                  f"ARI {s['ari']:.3f}   clusters {s['n_clusters']}")
+        stages = results[0][2].keys()
+        print(f"  stage times (s): normalize {normalize_s:.3f}  embed {embed_s:.2f} "
+              f"({len(articles) / embed_s:.1f} stories/s)  " + "  ".join(
+                  f"{k} {statistics.median(r[2][k] for r in results):.3f}" for k in stages) + f"  (medians of {args.runs})")
+    print(f"\npeak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()

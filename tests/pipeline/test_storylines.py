@@ -1,0 +1,21 @@
+from datetime import datetime, timezone
+
+import numpy as np
+
+from pipeline.config import Settings
+from pipeline.storylines import assign_storylines
+
+
+def test_related_events_share_a_storyline_and_ids_carry_over():
+    s = Settings()
+    topic_a, topic_b = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+    near_a = np.array([0.9, 0.1, 0.0]) / np.linalg.norm([0.9, 0.1, 0.0])
+    vectors = {"a1": topic_a, "a2": near_a, "b1": topic_b}
+    event_of = {"a1": "e1", "a2": "e2", "b1": "e3"}
+    when = dict.fromkeys(["e1", "e2", "e3"], datetime(2020, 1, 1, tzinfo=timezone.utc))
+    first = assign_storylines(event_of, vectors, when, {}, set(), s)
+    assert first["e1"] == first["e2"] != first["e3"]
+    # a later run with a new event on topic b keeps both storyline ids
+    vectors["b2"], event_of["b2"], when["e4"] = topic_b, "e4", when["e3"]
+    second = assign_storylines(event_of, vectors, when, first, set(first.values()), s)
+    assert second["e1"] == first["e1"] and second["e4"] == second["e3"] == first["e3"]
