@@ -22,10 +22,10 @@ def load_state(data_dir: str) -> job.StoredState:
 
 
 @task
-def find_duplicates(articles, settings: Settings) -> near_duplicates.DuplicateResult:
-    rules = near_duplicates.DuplicateRules(settings.dup_jaccard, settings.dup_containment, settings.dup_char_containment)
-    return near_duplicates.find_duplicates(
-        articles, settings.shingle_words, settings.minhash_perm, settings.minhash_seed, settings.lsh_threshold, rules
+def find_duplicates(fresh, state: job.StoredState, settings: Settings) -> near_duplicates.DuplicateResult:
+    return near_duplicates.update_duplicates(
+        fresh, state.articles, state.group_of, state.duplicate_edges, state.minhash_index,
+        near_duplicates.DuplicateParams.from_settings(settings),
     )
 
 
@@ -61,7 +61,7 @@ def ingest_flow(inputs: str = "seeds", data_dir: str = "data") -> str:
     logger.info("read %d stories (%d new, %d already stored), %d rejects", len(read.stories), len(fresh), n_known, len(rejects))
 
     all_articles = state.articles + fresh
-    dups = find_duplicates(all_articles, settings)
+    dups = find_duplicates(fresh, state, settings)
     canonical = [a for a in all_articles if dups.group_of[a.article_id] == a.article_id]
     vectors = embed_articles(canonical, settings)
     canonical_event = cluster_events(canonical, vectors, state.event_of, settings)

@@ -16,7 +16,7 @@ import pyarrow as pa
 from pipeline import store
 from pipeline.near_duplicates import DuplicateResult
 from pipeline.normalize import normalize
-from pipeline.records import Article, RawStory, Reject, utcnow
+from pipeline.records import Article, DuplicateEdge, RawStory, Reject, utcnow
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 
@@ -27,6 +27,9 @@ class StoredState:
     event_of: dict[str, str]  # article_id -> event_id from the last run
     runs: pa.Table
     rejects: pa.Table
+    group_of: dict[str, str] = field(default_factory=dict)  # article_id -> dup_group_id from the last run
+    duplicate_edges: list[DuplicateEdge] = field(default_factory=list)
+    minhash_index: pa.Table | None = None
 
 
 @dataclass(slots=True)
@@ -37,12 +40,16 @@ class RunContext:
 
 def load_state(data_dir) -> StoredState:
     table = store.read_table(data_dir, "articles")
-    articles, event_of = [], {}
+    articles, event_of, group_of = [], {}, {}
     for row in table.to_pylist():
         articles.append(Article(**{k: row[k] for k in Article.__slots__}))
         if row["event_id"]:
             event_of[row["article_id"]] = row["event_id"]
-    return StoredState(articles, event_of, store.read_table(data_dir, "runs"), store.read_table(data_dir, "rejects"))
+        if row["dup_group_id"]:
+            group_of[row["article_id"]] = row["dup_group_id"]
+    edges = [DuplicateEdge(**row) for row in store.read_table(data_dir, "duplicates").to_pylist()]
+    return StoredState(articles, event_of, store.read_table(data_dir, "runs"), store.read_table(data_dir, "rejects"),
+                       group_of, edges, store.read_table(data_dir, "minhash_index"))
 
 
 def new_articles(stories: list[RawStory], state: StoredState, ingested_at: datetime) -> tuple[list[Article], int, list[Reject]]:
@@ -151,7 +158,9 @@ def output_tables(
         **counts,
     }
     reject_rows = [{"run_id": ctx.run_id, "origin": r.origin, "reason": r.reason, "rejected_at": r.rejected_at} for r in rejects]
+    index = {"minhash_index": dups.index} if dups.index is not None else {}
     return {
+        **index,
         "articles": store.to_table("articles", article_rows(all_articles, dups, event_of)),
         "duplicates": store.to_table("duplicates", [
             {k: getattr(e, k) for k in e.__slots__} for e in dups.edges
