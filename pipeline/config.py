@@ -28,8 +28,8 @@ class Settings(BaseSettings):
     minhash_seed: int = 1
     lsh_threshold: float = Field(0.15, description="LSH candidate threshold on char-gram Jaccard (tuned for recall)")
     dup_jaccard: float = Field(0.5, description="word-shingle Jaccard that alone proves a copy")
-    dup_containment: float = Field(0.5, description="word-shingle containment of the smaller in the larger")
-    dup_char_containment: float = Field(0.5, description="folded char 9-gram containment for damaged copies")
+    dup_containment: float = Field(0.55, description="word-shingle containment of the smaller in the larger")
+    dup_char_containment: float = Field(0.6, description="folded char 9-gram containment for damaged copies")
     dup_window_days: float = Field(7.0, description="new stories are checked against stored ones this close in time "
                                    "(published_at, else ingested_at); older index entries expire")
 

@@ -91,11 +91,6 @@ def gram_codes(texts: list[str], limit: int | None = None) -> tuple[np.ndarray, 
     return codes[whole], owner[whole]
 
 
-def gram_set(text: str) -> np.ndarray:
-    codes, _ = gram_codes([text])
-    return np.unique(codes)
-
-
 class MinHasher:
     """Batch MinHash of sampled character grams, bit-identical to datasketch's affine32 MinHash.
 
@@ -138,6 +133,14 @@ class MinHasher:
 
     def minhash(self, signature: np.ndarray) -> LeanMinHash:
         return LeanMinHash(seed=self.seed, hashvalues=signature, scheme=SCHEME)
+
+
+def plausible(a: np.ndarray, b: np.ndarray, params) -> np.ndarray:
+    """Candidate pairs whose signatures agree on more than a chance band: `min_agree` minima of
+    the whole sketch (a containment copy keeps about J*num_perm of them) or a quarter of the lead's."""
+    whole = (a[:, : params.num_perm] == b[:, : params.num_perm]).sum(axis=1)
+    lead = (a[:, params.num_perm:] == b[:, params.num_perm:]).sum(axis=1)
+    return (whole >= params.min_agree) | (lead * 4 >= params.lead_perm)
 
 
 def lsh_bands(threshold: float, num_perm: int, recall_weight: float = 0.8) -> tuple[int, int]:
@@ -190,11 +193,21 @@ class Fingerprint:
     n_tokens: int
 
 
-def fingerprint(article: Article, shingle_words: int = 3) -> Fingerprint:
-    tokens = words(article.text)
+def fingerprints(articles: list[Article], shingle_words: int = 3) -> list[Fingerprint]:
+    """Fingerprints of many articles; the char grams of all of them in one numpy pass."""
+    codes, owner = gram_codes([a.text for a in articles])  # owner is sorted
+    grams = [np.unique(c) for c in np.split(codes, np.searchsorted(owner, np.arange(1, len(articles))))]
+    out = []
     n = shingle_words
-    shingles = frozenset(hash(tuple(tokens[i:i + n])) for i in range(max(1, len(tokens) - n + 1))) if tokens else frozenset()
-    return Fingerprint(shingles, gram_set(article.text), len(tokens))
+    for article, gram in zip(articles, grams):
+        tokens = words(article.text)
+        shingles = frozenset(hash(tuple(tokens[i:i + n])) for i in range(max(1, len(tokens) - n + 1))) if tokens else frozenset()
+        out.append(Fingerprint(shingles, gram, len(tokens)))
+    return out
+
+
+def fingerprint(article: Article, shingle_words: int = 3) -> Fingerprint:
+    return fingerprints([article], shingle_words)[0]
 
 
 @dataclass(slots=True)
@@ -227,8 +240,8 @@ class DuplicateRules:
     """
 
     jaccard: float = 0.5
-    containment: float = 0.5
-    char_containment: float = 0.5
+    containment: float = 0.55
+    char_containment: float = 0.6
     via_support: float = 0.3  # char containment against the canonical needed to join through a member
     min_tokens: int = 8  # tiny texts match too easily to be called copies
 
@@ -251,13 +264,15 @@ def verify(a: Fingerprint, b: Fingerprint, rules: DuplicateRules) -> tuple[Score
     return scores, rules.decide(scores, min(a.n_tokens, b.n_tokens))
 
 
+DETACHED = re.compile(r"\s[^\w\s]+(?=\s)")  # a token of punctuation only (text padded with spaces)
+
+
 def cleanliness(article: Article) -> float:
     """Share of original tokens that are not detached punctuation: tokenized copies score lower."""
-    tokens = article.original_text.split()
-    if not tokens:
+    n_tokens = len(article.original_text.split())
+    if not n_tokens:
         return 0.0
-    detached = sum(1 for t in tokens if not any(ch.isalnum() for ch in t))
-    return 1.0 - detached / len(tokens)
+    return 1.0 - len(DETACHED.findall(f" {article.original_text} ")) / n_tokens
 
 
 def canonical_key(article: Article) -> tuple:
@@ -289,6 +304,7 @@ class DuplicateParams:
     lead_chars: int = 600
     lead_perm: int = 32
     lead_threshold: float = 0.5
+    min_agree: int = 4  # of num_perm minima, for a candidate pair to be verified
     window_days: float = 7.0
     max_bucket: int = 1000
     rules: DuplicateRules = field(default_factory=DuplicateRules)
@@ -424,9 +440,11 @@ def update_duplicates(
     n_old = len(index.article_id)
     ids = index.article_id + [a.article_id for a in new]
     times = np.concatenate([index.seen_at, np.array([_utc64(seen_at(a)) for a in new], dtype="datetime64[us]")])
-    keys = params.band_keys(np.concatenate([index.signatures, new_sigs]))
+    all_sigs = np.concatenate([index.signatures, new_sigs])
+    keys = params.band_keys(all_sigs)
     pairs = candidate_pairs(keys, np.arange(n_old, len(ids)), params.max_bucket)
     pairs = pairs[np.abs(times[pairs[:, 0]] - times[pairs[:, 1]]) <= window]
+    pairs = pairs[plausible(all_sigs[pairs[:, 0]], all_sigs[pairs[:, 1]], params)]
     partners: dict[str, set[str]] = {}
     for i, j in pairs.tolist():
         partners.setdefault(ids[i], set()).add(ids[j])
@@ -437,7 +455,12 @@ def update_duplicates(
 
     group_of = {a.article_id: previous_group.get(a.article_id) or a.article_id for a in stored}
     group_of.update(zip(index.article_id, index.group_id))
-    prints: dict[str, Fingerprint] = {}
+    # fingerprint, in one batch, every story that may be verified: candidates and their canonicals
+    needed = {aid for aid in partners if aid in by_id} | {aid for twins in same_text.values() if len(twins) > 1
+                                                        for aid in twins if aid in by_id}
+    needed |= {group_of[aid] for aid in needed if group_of.get(aid) in by_id}
+    needed = sorted(needed)
+    prints = dict(zip(needed, fingerprints([by_id[aid] for aid in needed], params.shingle_words)))
 
     def fp(aid: str) -> Fingerprint:
         if aid not in prints:
