@@ -26,6 +26,7 @@ import importlib.util
 import itertools
 import json
 import random
+import resource
 import statistics
 import sys
 import time
@@ -217,7 +218,8 @@ def memory(impl, rows: list[dict], size: int, seed: int) -> None:
     tracemalloc.stop()
     print(f"memory: index of {second.index.num_rows:,} stories is {second.index.nbytes / 2**20:.1f} MiB in memory; "
           f"checking 1,000 new stories against it took {elapsed:.2f} s, peak {peak / 2**20:.0f} MiB allocated "
-          f"(stored texts not counted)")
+          f"(stored texts not counted);\n  process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:.0f} MiB "
+          f"(all {size:,} stories' texts and the first run that indexed them included)")
 
 
 def default_data() -> Path:

@@ -193,10 +193,13 @@ class Fingerprint:
     n_tokens: int
 
 
-def fingerprints(articles: list[Article], shingle_words: int = 3) -> list[Fingerprint]:
-    """Fingerprints of many articles; the char grams of all of them in one numpy pass."""
-    codes, owner = gram_codes([a.text for a in articles])  # owner is sorted
-    grams = [np.unique(c) for c in np.split(codes, np.searchsorted(owner, np.arange(1, len(articles))))]
+def fingerprints(articles: list[Article], shingle_words: int = 3, per_pass: int = 512) -> list[Fingerprint]:
+    """Fingerprints of many articles; their char grams a few hundred texts per numpy pass."""
+    grams: list[np.ndarray] = []
+    for first in range(0, len(articles), per_pass):  # bounded memory
+        part = articles[first:first + per_pass]
+        codes, owner = gram_codes([a.text for a in part])  # owner is sorted
+        grams += [np.unique(c) for c in np.split(codes, np.searchsorted(owner, np.arange(1, len(part))))]
     out = []
     n = shingle_words
     for article, gram in zip(articles, grams):
