@@ -27,10 +27,10 @@ def load_state(data_dir: str) -> job.StoredState:
 
 
 @task
-def find_duplicates(articles, settings: Settings) -> near_duplicates.DuplicateResult:
-    rules = near_duplicates.DuplicateRules(settings.dup_jaccard, settings.dup_containment, settings.dup_char_containment)
-    return near_duplicates.find_duplicates(
-        articles, settings.shingle_words, settings.minhash_perm, settings.minhash_seed, settings.lsh_threshold, rules
+def find_duplicates(fresh, state: job.StoredState, settings: Settings) -> near_duplicates.DuplicateResult:
+    return near_duplicates.update_duplicates(
+        fresh, state.articles, state.group_of, state.duplicate_edges, state.minhash_index,
+        near_duplicates.DuplicateParams.from_settings(settings),
     )
 
 
@@ -110,7 +110,8 @@ def write_run(sources: list[str], data_dir: str, settings: Settings, published_f
     logger.info("read %d stories (%d new, %d already stored, %d earlier versions replaced), %d inputs already "
                 "ingested, %d rejects", len(read.stories), len(fresh), n_known, len(superseded), read.n_seen, len(rejects))
 
-    dups = find_duplicates(all_articles, settings)
+    stored_ids = {a.article_id for a in state.articles}
+    dups = find_duplicates([a for a in all_articles if a.article_id not in stored_ids], state, settings)
     canonical = [a for a in all_articles if dups.group_of[a.article_id] == a.article_id]
     vectors = embed_articles(canonical, data_dir, settings)
     events = cluster_events(all_articles, dups, vectors, state, settings)

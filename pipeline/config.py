@@ -28,11 +28,12 @@ class Settings(BaseSettings):
     shingle_words: int = 3
     minhash_perm: int = 128
     minhash_seed: int = 1
-    lsh_threshold: float = Field(0.2, description="LSH candidate threshold (tuned for recall)")
+    lsh_threshold: float = Field(0.15, description="LSH candidate threshold on char-gram Jaccard (tuned for recall)")
     dup_jaccard: float = Field(0.5, description="word-shingle Jaccard that alone proves a copy")
-    dup_containment: float = Field(0.6, description="containment of the smaller in the larger")
-    dup_char_containment: float = Field(0.55, description="char n-gram containment for damaged copies")
-    dup_window_days: float = 7.0
+    dup_containment: float = Field(0.55, description="word-shingle containment of the smaller in the larger")
+    dup_char_containment: float = Field(0.6, description="folded char 9-gram containment for damaged copies")
+    dup_window_days: float = Field(7.0, description="new stories are checked against stored ones this close in time "
+                                   "(published_at, else ingested_at); older index entries expire")
 
     # embeddings
     embedding_model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or local path")

@@ -38,6 +38,9 @@ class StoredState:
     events: pa.Table  # the last run's events table, merged rows included
     article_versions: pa.Table  # earlier versions of stories
     inbox_log: pa.Table  # files and feed entries already ingested
+    group_of: dict[str, str] = field(default_factory=dict)  # article_id -> dup_group_id from the last run
+    duplicate_edges: list[DuplicateEdge] = field(default_factory=list)
+    minhash_index: pa.Table | None = None
 
     def inbox(self) -> Inbox:
         return Inbox.from_table(self.inbox_log)
@@ -51,13 +54,17 @@ class RunContext:
 
 def load_state(data_dir) -> StoredState:
     table = store.read_table(data_dir, "articles")
-    articles, event_of = [], {}
+    articles, event_of, group_of = [], {}, {}
     for row in table.to_pylist():
         articles.append(Article(**{k: row[k] for k in Article.__slots__}))
         if row["event_id"]:
             event_of[row["article_id"]] = row["event_id"]
+        if row["dup_group_id"]:
+            group_of[row["article_id"]] = row["dup_group_id"]
+    edges = [DuplicateEdge(**row) for row in store.read_table(data_dir, "duplicates").to_pylist()]
     return StoredState(articles, event_of, *(store.read_table(data_dir, name) for name in (
-        "runs", "rejects", "events", "article_versions", "inbox_log")))
+        "runs", "rejects", "events", "article_versions", "inbox_log")),
+        group_of, edges, store.read_table(data_dir, "minhash_index"))
 
 
 def stored_duplicates(data_dir) -> DuplicateResult:
@@ -97,14 +104,31 @@ def new_articles(stories: list[RawStory], state: StoredState, ingested_at: datet
 def apply_versions(state: StoredState, fresh: list[Article]) -> tuple[list[Article], list[Superseded]]:
     """All current articles after `fresh` ones replace earlier versions of their stories.
 
-    A replacing version takes over its predecessor's event in `state.event_of`, so that event
-    keeps its id; the versions it replaced are returned for `article_versions`.
+    A replacing version takes over its predecessor's event and duplicate group, so both keep
+    their ids; the replaced versions leave the duplicate index (a story is never a copy of its
+    old self). `state.articles` becomes the stored stories still current. The versions
+    replaced are returned for `article_versions`.
     """
     current, superseded = merge_versions(state.articles, fresh)
-    for s in superseded:
-        event_id = state.event_of.pop(s.article.article_id, None)
+    heir = {s.article.article_id: s.superseded_by for s in superseded}
+    for old, new in heir.items():
+        event_id = state.event_of.pop(old, None)
         if event_id is not None:
-            state.event_of.setdefault(s.superseded_by, event_id)
+            state.event_of.setdefault(new, event_id)
+    stored_ids = {a.article_id for a in state.articles}
+    gone = {old: new for old, new in heir.items() if old in stored_ids}
+    if gone:
+        state.group_of = {aid: gone.get(g, g) for aid, g in state.group_of.items() if aid not in gone}
+        state.duplicate_edges = [e for e in state.duplicate_edges if e.article_id not in gone]
+        for e in state.duplicate_edges:
+            e.duplicate_of = gone.get(e.duplicate_of, e.duplicate_of)
+        if state.minhash_index is not None:
+            index = state.minhash_index
+            index = index.filter(pa.compute.invert(pa.compute.is_in(index["article_id"], pa.array(list(gone)))))
+            heirs = pa.array([gone.get(g, g) for g in index["dup_group_id"].to_pylist()], pa.string())
+            state.minhash_index = index.set_column(index.schema.get_field_index("dup_group_id"), "dup_group_id", heirs)
+    fresh_ids = {a.article_id for a in fresh}
+    state.articles = [a for a in current if a.article_id not in fresh_ids]
     return current, superseded
 
 
@@ -291,7 +315,9 @@ def output_tables(
         **counts,
     }
     reject_rows = [{"run_id": ctx.run_id, "origin": r.origin, "reason": r.reason, "rejected_at": r.rejected_at} for r in rejects]
+    index = {"minhash_index": dups.index} if dups.index is not None else {}
     return {
+        **index,
         "articles": store.to_table("articles", article_rows(all_articles, dups, events)),
         "duplicates": store.to_table("duplicates", [
             {k: getattr(e, k) for k in e.__slots__} for e in dups.edges

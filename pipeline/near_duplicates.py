@@ -1,70 +1,216 @@
-"""Near-duplicates: exact matches by content hash, then MinHash LSH candidates verified on shingles.
+"""Near-duplicates: fold copies of one story under a canonical story, across runs.
 
-LSH is tuned for recall (a low threshold); every candidate pair is then verified on its
-actual shingle sets, and only verified pairs become duplicate edges. Groups are the
-connected components of verified edges; each gets one canonical story.
+Stages, each cheap enough for the next:
+1. Sketch: every story's letters are folded (case, OCR look-alikes, doubled letters) and cut
+   into character 9-grams; a fixed quarter of those grams (chosen by hash, so the same in
+   every copy) is MinHashed in one numpy batch (datasketch's "affine32" scheme).
+2. Candidates: LSH banding of the signatures, tuned for recall, against the persistent index
+   (every story of the last `window_days`) and the batch itself; plus equal content hashes.
+3. Verification on the real texts: word 3-shingle Jaccard and containment (trimmed and
+   re-wrapped copies are contained in their original), and containment of folded character
+   9-grams, which survives OCR noise and garbling. `DuplicateRules.decide` names the rule.
+4. Groups: stories are taken in canonical order (earliest published, cleanest, longest) and
+   each joins the group whose canonical story it verifies against directly, or starts its own.
+   Verifying against the canonical itself (not any member) stops chains A~B~C from merging
+   different stories; stored groups keep their canonical and id.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
-import xxhash
-from datasketch import LeanMinHash, MinHashLSH
+import pyarrow as pa
+from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch.minhash import _fmix
 
+from pipeline import store
 from pipeline.records import Article, DuplicateEdge
 
 WORD = re.compile(r"\w+", re.UNICODE)
-MERSENNE_PRIME = np.uint64((1 << 61) - 1)
-MAX_HASH = np.uint64((1 << 32) - 1)
 FAR_FUTURE = datetime.max.replace(tzinfo=timezone.utc)
+SCHEME = "affine32"
+
+# OCR and encoding damage swaps look-alike letters; folding each family to one letter makes
+# a scanned copy's grams match the original's. Lossy on purpose: only used for matching.
+# Deleting ASCII punctuation and spaces leaves the letters and digits (and any non-ASCII bytes).
+LOOKALIKES = bytes.maketrans(b"0a1i5cfb", b"oollseth")
+NON_WORD_BYTES = bytes(c for c in range(128) if not chr(c).isalnum())
+SAMPLE_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+GRAM = 9  # letters per character gram: long enough that different articles rarely share one
+SAMPLE_SHIFT = np.uint64(61)  # keep grams whose hashed code has its top three bits clear: 1 in 8
 
 
 def words(text: str) -> list[str]:
     return WORD.findall(text.casefold())
 
 
-def word_shingles(tokens: list[str], n: int) -> set[str]:
-    if len(tokens) < n:
-        return {" ".join(tokens)} if tokens else set()
-    return {" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)}
+def fold_letters(text: str) -> bytes:
+    """The text's letters and digits as UTF-8, case- and look-alike-folded ("rn" read as "m").
+
+    Doubled letters are collapsed later, on the bytes (see `gram_codes`).
+    """
+    return text.casefold().encode("utf-8").translate(LOOKALIKES, NON_WORD_BYTES).replace(b"rn", b"m")
 
 
-def char_grams(tokens: list[str], n: int = 5) -> set[str]:
-    """Character n-grams over the letters only: survives re-tokenization and spacing damage."""
-    joined = "".join(tokens)
-    return {joined[i:i + n] for i in range(max(1, len(joined) - n + 1))}
+def _fmix64(x: np.ndarray) -> np.ndarray:
+    return _fmix(x, 64)
+
+
+def gram_codes(texts: list[str], limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of every folded character 9-gram of each text, in one numpy pass.
+
+    Returns (codes, owner): owner[i] is the index of the text that gram i came from. A text
+    shorter than a gram is padded to one gram; an empty text has none. `limit` keeps only
+    the first `limit` folded bytes of each text (its lead).
+    """
+    folded = [fold_letters(t)[:limit] for t in texts]
+    raw = np.frombuffer(b"".join(folded), dtype=np.uint8)
+    text_of = np.repeat(np.arange(len(folded)), [len(f) for f in folded])
+    # a letter doubled or dropped by a scanner: keep one of each run of equal letters
+    keep = np.ones(len(raw), dtype=bool)
+    keep[1:] = (raw[1:] != raw[:-1]) | (text_of[1:] != text_of[:-1])
+    raw, text_of = raw[keep], text_of[keep]
+    lengths = np.bincount(text_of, minlength=len(folded)).astype(np.int64)
+    pad = np.where(lengths > 0, np.maximum(GRAM - lengths, 0), 0)  # short texts: one padded gram
+    if pad.any():
+        raw = np.insert(raw, np.repeat(np.cumsum(lengths), pad), 0)
+        lengths = lengths + pad
+    total = int(lengths.sum())
+    if total == 0:
+        return np.empty(0, np.uint64), np.empty(0, np.int64)
+    # a gram's code: its first 8 bytes read as one little-endian word (an unaligned strided
+    # view, no copy), mixed with its 9th byte; distinct grams collide with negligible odds
+    buf = np.concatenate([raw, np.zeros(GRAM, np.uint8)])
+    head = np.ndarray((total,), dtype="<u8", buffer=buf, strides=(1,))
+    codes = head ^ (buf[8:8 + total].astype(np.uint64) * SAMPLE_MULTIPLIER)
+    owner = np.repeat(np.arange(len(folded)), lengths)
+    local = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    whole = local <= lengths[owner] - GRAM  # the gram lies inside its own text
+    return codes[whole], owner[whole]
 
 
 class MinHasher:
-    """Batch MinHash: xxhash the shingles once, permute them all with numpy."""
+    """Batch MinHash of sampled character grams, bit-identical to datasketch's affine32 MinHash.
 
-    def __init__(self, num_perm: int = 128, seed: int = 1):
+    `signatures(texts)` returns one uint32 row per text; `minhash(row)` wraps a row as a
+    datasketch LeanMinHash (e.g. to estimate Jaccard or feed a datasketch index).
+    """
+
+    def __init__(self, num_perm: int = 128, seed: int = 1, chunk: int = 1 << 15):
         self.num_perm = num_perm
         self.seed = seed
-        rng = np.random.RandomState(seed)  # (a*h + b) mod p: datasketch's "legacy" scheme
-        self.a = rng.randint(1, MERSENNE_PRIME, size=num_perm, dtype=np.uint64)
-        self.b = rng.randint(0, MERSENNE_PRIME, size=num_perm, dtype=np.uint64)
+        self.chunk = chunk
+        a, b = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
+        self.a, self.b = a.astype(np.uint32), b.astype(np.uint32)
 
-    def hashvalues(self, shingles: set[str]) -> np.ndarray:
-        if not shingles:
-            return np.full(self.num_perm, MAX_HASH, dtype=np.uint64)
-        hv = np.fromiter((xxhash.xxh32_intdigest(s.encode()) for s in shingles), dtype=np.uint64, count=len(shingles))
-        phv = (np.outer(hv, self.a) + self.b) % MERSENNE_PRIME & MAX_HASH
-        return phv.min(axis=0)
+    @staticmethod
+    def sampled(codes: np.ndarray) -> np.ndarray:
+        """Which grams take part in the sketch: decided by the gram alone, so copies agree."""
+        return ((codes * SAMPLE_MULTIPLIER) >> SAMPLE_SHIFT) == 0
 
-    def minhash(self, shingles: set[str]) -> LeanMinHash:
-        return LeanMinHash(seed=self.seed, hashvalues=self.hashvalues(shingles), scheme="legacy")
+    def input_hashes(self, codes: np.ndarray) -> np.ndarray:
+        """The 32-bit hash datasketch would get from its hashfunc for each gram."""
+        return (_fmix64(codes) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+
+    def signatures(self, texts: list[str], limit: int | None = None, texts_per_pass: int = 512) -> np.ndarray:
+        sig = np.full((len(texts), self.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
+        for first in range(0, len(texts), texts_per_pass):  # bounded memory
+            self._fill(sig, texts[first:first + texts_per_pass], first, limit)
+        return sig
+
+    def _fill(self, sig: np.ndarray, texts: list[str], first: int, limit: int | None) -> None:
+        codes, owner = gram_codes(texts, limit)
+        keep = self.sampled(codes)
+        hv, owner = _fmix(self.input_hashes(codes[keep]), 32), owner[keep] + first
+        for lo in range(0, len(hv), self.chunk):  # chunk x num_perm values at a time
+            part, who = hv[lo:lo + self.chunk], owner[lo:lo + self.chunk]
+            phv = self.a[:, None] * part + self.b[:, None]  # (num_perm, grams): reduce along rows
+            firsts = np.flatnonzero(np.r_[True, who[1:] != who[:-1]])
+            rows = who[firsts]
+            sig[rows] = np.minimum(sig[rows], np.minimum.reduceat(phv, firsts, axis=1).T)
+
+    def minhash(self, signature: np.ndarray) -> LeanMinHash:
+        return LeanMinHash(seed=self.seed, hashvalues=signature, scheme=SCHEME)
+
+
+def plausible(a: np.ndarray, b: np.ndarray, params) -> np.ndarray:
+    """Candidate pairs whose signatures agree on more than a chance band: `min_agree` minima of
+    the whole sketch (a containment copy keeps about J*num_perm of them) or a quarter of the lead's."""
+    whole = (a[:, : params.num_perm] == b[:, : params.num_perm]).sum(axis=1)
+    lead = (a[:, params.num_perm:] == b[:, params.num_perm:]).sum(axis=1)
+    return (whole >= params.min_agree) | (lead * 4 >= params.lead_perm)
+
+
+def lsh_bands(threshold: float, num_perm: int, recall_weight: float = 0.8) -> tuple[int, int]:
+    """(bands, rows) datasketch picks for this threshold, weighting missed copies over extra candidates."""
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=(1 - recall_weight, recall_weight))
+    return lsh.b, lsh.r
+
+
+def band_keys(signatures: np.ndarray, bands: int, rows: int, first_band: int = 0) -> np.ndarray:
+    """One 64-bit key per (story, band); equal keys mean the band's minima all agree."""
+    n = len(signatures)
+    parts = signatures[:, : bands * rows].reshape(n, bands, rows).astype(np.uint64)
+    key = np.zeros((n, bands), dtype=np.uint64)
+    for r in range(rows):
+        key = _fmix64(key ^ parts[:, :, r])
+    return _fmix64(key ^ np.arange(first_band, first_band + bands, dtype=np.uint64))  # bands never collide
+
+
+def candidate_pairs(keys: np.ndarray, queries: np.ndarray, max_bucket: int) -> np.ndarray:
+    """Unordered pairs (i, j), i < j, sharing a band key, where at least one is in `queries`.
+
+    Buckets larger than `max_bucket` (boilerplate shared by many stories) are skipped.
+    """
+    flat = keys.ravel()
+    order = np.argsort(flat, kind="stable")
+    sorted_keys = flat[order]
+    owner = order // keys.shape[1]
+    q = keys[queries].ravel()
+    q_owner = np.repeat(queries, keys.shape[1])
+    lo = np.searchsorted(sorted_keys, q, "left")
+    hi = np.searchsorted(sorted_keys, q, "right")
+    size = hi - lo
+    ok = (size > 1) & (size <= max_bucket)
+    lo, size, q_owner = lo[ok], size[ok], q_owner[ok]
+    if not len(lo):
+        return np.empty((0, 2), dtype=np.int64)
+    idx = np.repeat(lo - np.cumsum(size) + size, size) + np.arange(size.sum())
+    left, right = np.repeat(q_owner, size), owner[idx]
+    pairs = np.stack([np.minimum(left, right), np.maximum(left, right)], axis=1)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    return np.unique(pairs, axis=0)
 
 
 @dataclass(slots=True)
 class Fingerprint:
-    article_id: str
-    shingles: set[str]
-    grams: set[str]
+    """What verification compares: word 3-shingles (in-process hashes) and folded char grams."""
+
+    shingles: frozenset[int]
+    grams: np.ndarray
     n_tokens: int
+
+
+def fingerprints(articles: list[Article], shingle_words: int = 3, per_pass: int = 512) -> list[Fingerprint]:
+    """Fingerprints of many articles; their char grams a few hundred texts per numpy pass."""
+    grams: list[np.ndarray] = []
+    for first in range(0, len(articles), per_pass):  # bounded memory
+        part = articles[first:first + per_pass]
+        codes, owner = gram_codes([a.text for a in part])  # owner is sorted
+        grams += [np.unique(c) for c in np.split(codes, np.searchsorted(owner, np.arange(1, len(part))))]
+    out = []
+    n = shingle_words
+    for article, gram in zip(articles, grams):
+        tokens = words(article.text)
+        shingles = frozenset(hash(tuple(tokens[i:i + n])) for i in range(max(1, len(tokens) - n + 1))) if tokens else frozenset()
+        out.append(Fingerprint(shingles, gram, len(tokens)))
+    return out
+
+
+def fingerprint(article: Article, shingle_words: int = 3) -> Fingerprint:
+    return fingerprints([article], shingle_words)[0]
 
 
 @dataclass(slots=True)
@@ -74,7 +220,7 @@ class Scores:
     char_containment: float
 
 
-def overlap(a: set[str], b: set[str]) -> tuple[float, float]:
+def overlap(a: frozenset | set, b: frozenset | set) -> tuple[float, float]:
     """(Jaccard, containment of the smaller set in the larger)."""
     if not a or not b:
         return 0.0, 0.0
@@ -82,11 +228,24 @@ def overlap(a: set[str], b: set[str]) -> tuple[float, float]:
     return inter / (len(a) + len(b) - inter), inter / min(len(a), len(b))
 
 
+def array_containment(a: np.ndarray, b: np.ndarray) -> float:
+    if not len(a) or not len(b):
+        return 0.0
+    return len(np.intersect1d(a, b, assume_unique=True)) / min(len(a), len(b))
+
+
 @dataclass(frozen=True, slots=True)
 class DuplicateRules:
+    """Thresholds tuned on ECB+ dev plus generated damage (bench/near_duplicates.py).
+
+    Different articles of one event, even sharing quotes, stay below: word containment 0.22
+    and char-gram containment 0.33 at most on the dev set.
+    """
+
     jaccard: float = 0.5
-    containment: float = 0.6
-    char_containment: float = 0.55
+    containment: float = 0.55
+    char_containment: float = 0.6
+    via_support: float = 0.3  # char containment against the canonical needed to join through a member
     min_tokens: int = 8  # tiny texts match too easily to be called copies
 
     def decide(self, s: Scores, small_tokens: int) -> str | None:
@@ -94,34 +253,29 @@ class DuplicateRules:
         if small_tokens < self.min_tokens:
             return None
         if s.jaccard >= self.jaccard:
-            return "jaccard"
+            return f"word jaccard >= {self.jaccard}"
         if s.containment >= self.containment:
-            return "containment"
-        # heavily damaged copies: words broken but letters mostly kept, with some word evidence
-        if s.char_containment >= self.char_containment and s.containment >= self.containment / 3:
-            return "char_containment"
+            return f"word containment >= {self.containment}"
+        if s.char_containment >= self.char_containment:  # OCR noise, garbling: words broken, letters kept
+            return f"char containment >= {self.char_containment}"
         return None
-
-
-def fingerprint(article: Article, shingle_words: int) -> Fingerprint:
-    tokens = words(article.text)
-    return Fingerprint(article.article_id, word_shingles(tokens, shingle_words), char_grams(tokens), len(tokens))
 
 
 def verify(a: Fingerprint, b: Fingerprint, rules: DuplicateRules) -> tuple[Scores, str | None]:
     jac, cont = overlap(a.shingles, b.shingles)
-    _, char_cont = overlap(a.grams, b.grams)
-    scores = Scores(jac, cont, char_cont)
+    scores = Scores(jac, cont, array_containment(a.grams, b.grams))
     return scores, rules.decide(scores, min(a.n_tokens, b.n_tokens))
+
+
+DETACHED = re.compile(r"\s[^\w\s]+(?=\s)")  # a token of punctuation only (text padded with spaces)
 
 
 def cleanliness(article: Article) -> float:
     """Share of original tokens that are not detached punctuation: tokenized copies score lower."""
-    tokens = article.original_text.split()
-    if not tokens:
+    n_tokens = len(article.original_text.split())
+    if not n_tokens:
         return 0.0
-    detached = sum(1 for t in tokens if not any(ch.isalnum() for ch in t))
-    return 1.0 - detached / len(tokens)
+    return 1.0 - len(DETACHED.findall(f" {article.original_text} ")) / n_tokens
 
 
 def canonical_key(article: Article) -> tuple:
@@ -134,21 +288,117 @@ def canonical_key(article: Article) -> tuple:
     )
 
 
-CANONICAL_REASON = "earliest published, then cleanest text, then longest"
+VIA = "via member "
+CANONICAL_REASON = "earliest published, then cleanest text, then longest (kept once stored)"
 
 
-class _UnionFind:
-    def __init__(self, items):
-        self.parent = {i: i for i in items}
+def seen_at(article: Article) -> datetime:
+    return article.published_at or article.ingested_at
 
-    def find(self, x):
-        while self.parent[x] != x:
-            self.parent[x] = self.parent[self.parent[x]]
-            x = self.parent[x]
-        return x
 
-    def union(self, a, b):
-        self.parent[self.find(a)] = self.find(b)
+@dataclass(frozen=True, slots=True)
+class DuplicateParams:
+    shingle_words: int = 3
+    num_perm: int = 128
+    seed: int = 1
+    lsh_threshold: float = 0.15
+    # a second, small sketch of each story's lead: trimmed and re-wrapped copies keep the lead
+    # even when they keep little of the whole
+    lead_chars: int = 600
+    lead_perm: int = 32
+    lead_threshold: float = 0.5
+    min_agree: int = 4  # of num_perm minima, for a candidate pair to be verified
+    window_days: float = 7.0
+    max_bucket: int = 1000
+    rules: DuplicateRules = field(default_factory=DuplicateRules)
+
+    @property
+    def sketch(self) -> str:
+        """Identifies signatures that can be compared: stored ones with another sketch are rebuilt."""
+        return f"{SCHEME}/perm{self.num_perm}+{self.lead_perm}x{self.lead_chars}/seed{self.seed}/gram{GRAM}"
+
+    @classmethod
+    def from_settings(cls, settings) -> DuplicateParams:
+        """Parameters from `pipeline.config.Settings`."""
+        return cls(
+            shingle_words=settings.shingle_words, num_perm=settings.minhash_perm, seed=settings.minhash_seed,
+            lsh_threshold=settings.lsh_threshold, window_days=settings.dup_window_days,
+            rules=DuplicateRules(settings.dup_jaccard, settings.dup_containment, settings.dup_char_containment),
+        )
+
+    @property
+    def width(self) -> int:
+        return self.num_perm + self.lead_perm
+
+    def sketch_texts(self, texts: list[str]) -> np.ndarray:
+        """Each story's whole-text signature followed by its lead's signature."""
+        whole = MinHasher(self.num_perm, self.seed).signatures(texts)
+        lead = MinHasher(self.lead_perm, self.seed).signatures(texts, limit=self.lead_chars)
+        return np.concatenate([whole, lead], axis=1)
+
+    def band_keys(self, signatures: np.ndarray) -> np.ndarray:
+        bands, rows = lsh_bands(self.lsh_threshold, self.num_perm)
+        lead_bands, lead_rows = lsh_bands(self.lead_threshold, self.lead_perm)
+        return np.concatenate([
+            band_keys(signatures[:, : self.num_perm], bands, rows),
+            band_keys(signatures[:, self.num_perm:], lead_bands, lead_rows, first_band=bands),
+        ], axis=1)
+
+
+@dataclass(slots=True)
+class DuplicateIndex:
+    """Signatures of the stories inside the window, with their group: persisted between runs."""
+
+    article_id: list[str]
+    content_hash: list[str]
+    group_id: list[str]
+    seen_at: np.ndarray  # datetime64[us], UTC
+    signatures: np.ndarray  # (n, params.width) uint32
+
+    @classmethod
+    def empty(cls, num_perm: int) -> DuplicateIndex:
+        return cls([], [], [], np.empty(0, "datetime64[us]"), np.empty((0, num_perm), np.uint32))
+
+    @classmethod
+    def from_table(cls, table: pa.Table, params: DuplicateParams) -> DuplicateIndex:
+        """Entries of a stored index; entries made with another sketch are dropped (and rebuilt)."""
+        table = table.filter(pa.compute.equal(table["sketch"], params.sketch)) if table.num_rows else table
+        if not table.num_rows:
+            return cls.empty(params.width)
+        sig = table["signature"].combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        return cls(
+            table["article_id"].to_pylist(), table["content_hash"].to_pylist(), table["dup_group_id"].to_pylist(),
+            table["seen_at"].to_numpy().astype("datetime64[us]"),
+            sig.astype(np.uint32).reshape(table.num_rows, params.width),
+        )
+
+    def to_table(self, params: DuplicateParams) -> pa.Table:
+        n = len(self.article_id)
+        flat = pa.array(self.signatures.ravel(), pa.uint32())
+        offsets = pa.array(np.arange(n + 1, dtype=np.int32) * params.width)
+        return pa.table({
+            "article_id": pa.array(self.article_id, pa.string()),
+            "content_hash": pa.array(self.content_hash, pa.string()),
+            "dup_group_id": pa.array(self.group_id, pa.string()),
+            "seen_at": pa.array(self.seen_at, pa.timestamp("us")).cast(pa.timestamp("us", tz="UTC")),
+            "sketch": pa.array([params.sketch] * n, pa.string()),
+            "signature": pa.ListArray.from_arrays(offsets, flat),
+        }, schema=store.SCHEMAS["minhash_index"])
+
+    def select(self, keep: np.ndarray) -> DuplicateIndex:
+        idx = np.flatnonzero(keep)
+        return DuplicateIndex([self.article_id[i] for i in idx], [self.content_hash[i] for i in idx],
+                              [self.group_id[i] for i in idx], self.seen_at[idx], self.signatures[idx])
+
+    def extend(self, articles: list[Article], groups: list[str], signatures: np.ndarray) -> DuplicateIndex:
+        times = np.array([_utc64(seen_at(a)) for a in articles], dtype="datetime64[us]")
+        return DuplicateIndex(self.article_id + [a.article_id for a in articles],
+                              self.content_hash + [a.content_hash for a in articles], self.group_id + groups,
+                              np.concatenate([self.seen_at, times]), np.concatenate([self.signatures, signatures]))
+
+
+def _utc64(when: datetime) -> np.datetime64:
+    return np.datetime64(when.astimezone(timezone.utc).replace(tzinfo=None), "us")
 
 
 @dataclass(slots=True)
@@ -156,71 +406,125 @@ class DuplicateResult:
     edges: list[DuplicateEdge]  # one per non-canonical article
     group_of: dict[str, str]  # article_id -> dup_group_id (the canonical's id)
     canonical_reason: str
+    index: pa.Table | None = None  # the index to store with this run's tables
+    n_candidates: int = 0  # candidate pairs verified this run
 
 
-def find_duplicates(
-    articles: list[Article],
-    shingle_words: int = 3,
-    num_perm: int = 128,
-    seed: int = 1,
-    lsh_threshold: float = 0.2,
-    rules: DuplicateRules | None = None,
+def update_duplicates(
+    new: list[Article],
+    stored: list[Article],
+    previous_group: dict[str, str],
+    previous_edges: list[DuplicateEdge],
+    index_table: pa.Table | None,
+    params: DuplicateParams,
 ) -> DuplicateResult:
-    """Group copies among `articles`; returns one edge per non-canonical article."""
-    rules = rules or DuplicateRules()
-    by_id = {a.article_id: a for a in articles}
-    uf = _UnionFind(by_id)
-    verified: dict[tuple[str, str], tuple[Scores, str, str]] = {}
+    """Fold `new` articles into the duplicate groups of `stored` ones.
 
-    # exact: same normalized content
-    first_by_hash: dict[str, str] = {}
-    for a in articles:
-        other = first_by_hash.setdefault(a.content_hash, a.article_id)
-        if other != a.article_id:
-            uf.union(a.article_id, other)
-            verified[tuple(sorted((a.article_id, other)))] = (Scores(1.0, 1.0, 1.0), "exact", "exact")
+    New stories are compared with each other and with every indexed story within
+    `params.window_days` of them; stored assignments never change. Index entries older
+    than the window (counted back from the newest story seen) expire. Stored articles
+    missing from the index but inside the window (an older store, another sketch) are
+    indexed again from their text.
+    """
+    rules, window = params.rules, np.timedelta64(int(params.window_days * 86400e6), "us")
+    index = DuplicateIndex.from_table(index_table, params) if index_table is not None else DuplicateIndex.empty(params.width)
+    stored_by_id = {a.article_id: a for a in stored}
+    by_id = {**stored_by_id, **{a.article_id: a for a in new}}
+    newest = max([_utc64(seen_at(a)) for a in by_id.values()] or [np.datetime64(0, "us")])
 
-    # near: LSH candidates over one representative per exact group, verified on shingles
-    reps = [by_id[i] for i in first_by_hash.values()]
-    hasher = MinHasher(num_perm, seed)
-    prints = {a.article_id: fingerprint(a, shingle_words) for a in reps}
-    lsh = MinHashLSH(threshold=lsh_threshold, num_perm=num_perm)
-    for a in reps:
-        mh = hasher.minhash(prints[a.article_id].shingles)
-        for other in lsh.query(mh):
-            scores, rule = verify(prints[a.article_id], prints[other], rules)
-            if rule:
-                uf.union(a.article_id, other)
-                verified[tuple(sorted((a.article_id, other)))] = (scores, "minhash", rule)
-        lsh.insert(a.article_id, mh)
+    indexed = set(index.article_id)
+    backfill = [a for a in stored if a.article_id not in indexed and _utc64(seen_at(a)) >= newest - window]
+    index = index.extend(backfill, [previous_group.get(a.article_id, a.article_id) for a in backfill],
+                         params.sketch_texts([a.text for a in backfill]))
+    index = index.select(index.seen_at >= newest - window)
 
-    groups: dict[str, list[Article]] = {}
-    for a in articles:
-        groups.setdefault(uf.find(a.article_id), []).append(a)
+    # candidates among index + new: LSH bands, equal content hashes, and time within the window
+    new_sigs = params.sketch_texts([a.text for a in new])
+    n_old = len(index.article_id)
+    ids = index.article_id + [a.article_id for a in new]
+    times = np.concatenate([index.seen_at, np.array([_utc64(seen_at(a)) for a in new], dtype="datetime64[us]")])
+    all_sigs = np.concatenate([index.signatures, new_sigs])
+    keys = params.band_keys(all_sigs)
+    pairs = candidate_pairs(keys, np.arange(n_old, len(ids)), params.max_bucket)
+    pairs = pairs[np.abs(times[pairs[:, 0]] - times[pairs[:, 1]]) <= window]
+    pairs = pairs[plausible(all_sigs[pairs[:, 0]], all_sigs[pairs[:, 1]], params)]
+    partners: dict[str, set[str]] = {}
+    for i, j in pairs.tolist():
+        partners.setdefault(ids[i], set()).add(ids[j])
+        partners.setdefault(ids[j], set()).add(ids[i])
+    same_text: dict[str, list[str]] = {}
+    for aid, digest in zip(ids, index.content_hash + [a.content_hash for a in new]):
+        same_text.setdefault(digest, []).append(aid)
+
+    group_of = {a.article_id: previous_group.get(a.article_id) or a.article_id for a in stored}
+    group_of.update(zip(index.article_id, index.group_id))
+    # fingerprint, in one batch, every story that may be verified: candidates and their canonicals
+    needed = {aid for aid in partners if aid in by_id} | {aid for twins in same_text.values() if len(twins) > 1
+                                                        for aid in twins if aid in by_id}
+    needed |= {group_of[aid] for aid in needed if group_of.get(aid) in by_id}
+    needed = sorted(needed)
+    prints = dict(zip(needed, fingerprints([by_id[aid] for aid in needed], params.shingle_words)))
+
+    def fp(aid: str) -> Fingerprint:
+        if aid not in prints:
+            prints[aid] = fingerprint(by_id[aid], params.shingle_words)
+        return prints[aid]
+
+    # members that verified against their canonical directly: a copy may reach a group through them
+    direct = {e.article_id for e in previous_edges if not e.rule.startswith(VIA)}
     edges: list[DuplicateEdge] = []
-    group_of: dict[str, str] = {}
-    for members in groups.values():
-        canonical = min(members, key=canonical_key)
-        for m in members:
-            group_of[m.article_id] = canonical.article_id
-            if m is canonical:
-                continue
-            key = tuple(sorted((m.article_id, canonical.article_id)))
-            if key in verified:
-                scores, method, rule = verified[key]
-            else:  # joined through another member: score it against the canonical directly
-                fa = prints.get(m.article_id) or fingerprint(m, shingle_words)
-                fc = prints.get(canonical.article_id) or fingerprint(canonical, shingle_words)
-                scores, rule = verify(fa, fc, rules)
-                method, rule = "minhash", f"transitive ({rule})" if rule else "transitive"
-            edges.append(DuplicateEdge(
-                article_id=m.article_id,
-                duplicate_of=canonical.article_id,
-                similarity=round(max(scores.jaccard, scores.containment), 4),
-                method=method,
-                jaccard=round(scores.jaccard, 4),
-                containment=round(scores.containment, 4),
-                char_containment=round(scores.char_containment, 4),
-                rule=rule,
-            ))
-    return DuplicateResult(edges=edges, group_of=group_of, canonical_reason=CANONICAL_REASON)
+    n_verified = 0
+    for article in sorted(new, key=canonical_key):
+        aid = article.article_id
+        twins = {group_of[t] for t in same_text[article.content_hash] if t in group_of and t != aid}
+        members: dict[str, list[str]] = {}
+        for other in sorted(partners.get(aid, ())):
+            if other in group_of:
+                members.setdefault(group_of[other], []).append(other)
+        best: tuple[tuple, str, Scores, str, str] | None = None  # (rank, group, scores, method, rule)
+        for canon in sorted(twins | set(members)):
+            if canon not in by_id:
+                continue  # the canonical's text is no longer stored
+            n_verified += 1
+            scores, rule = verify(fp(aid), fp(canon), rules)
+            method = "exact" if canon in twins else "minhash"
+            if method == "exact":
+                rule = rule or "exact: same text as a member of the group"
+            reachable = not rule and scores.char_containment >= rules.via_support
+            for member in members.get(canon, []) if reachable else []:
+                # a copy of a copy: one step through a member that verified against the canonical
+                if member in direct and member in by_id:
+                    n_verified += 1
+                    member_rule = verify(fp(aid), fp(member), rules)[1]
+                    if member_rule:
+                        rule = f"{VIA}{member}: {member_rule}"
+                        break
+            if rule:
+                rank = (method == "exact", not rule.startswith(VIA), scores.jaccard + scores.containment + scores.char_containment)
+                if best is None or rank > best[0]:
+                    best = (rank, canon, scores, method, rule)
+        if best is None:
+            group_of[aid] = aid
+            continue
+        _, canon, scores, method, rule = best
+        group_of[aid] = canon
+        if not rule.startswith(VIA):
+            direct.add(aid)
+        edges.append(DuplicateEdge(
+            article_id=aid, duplicate_of=canon, similarity=round(max(scores.jaccard, scores.containment), 4),
+            method=method, jaccard=round(scores.jaccard, 4), containment=round(scores.containment, 4),
+            char_containment=round(scores.char_containment, 4), rule=rule,
+        ))
+
+    index = index.extend(new, [group_of[a.article_id] for a in new], new_sigs)
+    index = index.select(index.seen_at >= newest - window)  # new stories can be old too
+    kept_edges = [e for e in previous_edges if e.article_id in stored_by_id]
+    return DuplicateResult(
+        edges=kept_edges + edges, group_of=group_of, canonical_reason=CANONICAL_REASON,
+        index=index.to_table(params), n_candidates=n_verified,
+    )
+
+
+def find_duplicates(articles: list[Article], params: DuplicateParams | None = None) -> DuplicateResult:
+    """Duplicate groups within one batch of articles, with no stored state."""
+    return update_duplicates(articles, [], {}, [], None, params or DuplicateParams())

@@ -115,6 +115,16 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("n_events", pa.int64()),
         ("n_articles_total", pa.int64()),
     ]),
+    # hidden (a leading "_": plain Parquet readers skip it): the near-duplicate index, written
+    # in the same commit as the tables so it never disagrees with them
+    "minhash_index": pa.schema([
+        ("article_id", pa.string()),
+        ("content_hash", pa.string()),
+        ("dup_group_id", pa.string()),
+        ("seen_at", TS),
+        ("sketch", pa.string()),  # which MinHash parameters made the signature
+        ("signature", pa.list_(pa.uint32())),
+    ]),
     "rejects": pa.schema([
         ("run_id", pa.string()),
         ("origin", pa.string()),
@@ -124,10 +134,11 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 
 JOURNAL = "_commit.json"
+FOLDERS = {"minhash_index": "_minhash_index"}  # tables stored under another folder name
 
 
 def table_file(data_dir: Path, name: str) -> Path:
-    return Path(data_dir) / name / f"{name}.parquet"
+    return Path(data_dir) / FOLDERS.get(name, name) / f"{name}.parquet"
 
 
 def recover(data_dir: Path) -> None:

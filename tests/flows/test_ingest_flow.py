@@ -161,3 +161,24 @@ def test_inbox_and_versions_across_two_runs(prefect_harness, tmp_path):
     assert sorted(Path(r["location"]).name for r in log if r["run_id"] == runs[1]["run_id"]) == ["election-v4.json", "storm-v1.xml"]
     assert {Path(r["location"]).name: r["outcome"] for r in log}["notes.bin"] == "rejected"
     assert [Path(r["origin"]).name for r in table(data, "rejects")] == ["notes.bin"]  # rejected once, not every run
+def test_a_damaged_copy_in_a_later_run_folds_under_the_stored_original(seeded_store, tmp_path):
+    import json
+    import random
+
+    from flows.ingest import ingest_flow
+    from pipeline import synth
+
+    data = tmp_path / "data"
+    shutil.copytree(seeded_store[0], data)
+    original = (SEEDS / "004_5e2273e794b96277.txt").read_text()
+    copy = synth.damage(original, "garble", "medium", random.Random(4))
+    inbox = tmp_path / "later.jsonl"
+    inbox.write_text(json.dumps({"id": "copy-of-004", "body": copy, "published_at": "2017-08-17"}) + "\n")
+    ingest_flow(inputs=str(inbox), data_dir=str(data))
+
+    articles = {a["source_id"]: a for a in table(data, "articles")}
+    (edge,) = table(data, "duplicates")
+    assert edge["article_id"] == articles["copy-of-004"]["article_id"]
+    assert edge["duplicate_of"] == articles["004_5e2273e794b96277"]["article_id"] and edge["rule"]
+    assert articles["copy-of-004"]["dup_group_id"] == articles["004_5e2273e794b96277"]["article_id"]
+    assert pq.read_table(data / "_minhash_index").num_rows >= 2  # the index was committed with the run

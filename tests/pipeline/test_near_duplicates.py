@@ -1,29 +1,23 @@
+import random
 from dataclasses import replace
 from datetime import timedelta
 
+import numpy as np
 import pytest
+from datasketch import MinHash
 
-from pipeline import synth
-from pipeline.near_duplicates import MinHasher, find_duplicates, fingerprint, verify, DuplicateRules
+from pipeline import job, store, synth
+from pipeline.near_duplicates import (
+    DuplicateParams, DuplicateRules, MinHasher, find_duplicates, fingerprint, gram_codes, update_duplicates, verify,
+)
 from pipeline.normalize import normalize
 from pipeline.records import RawStory
 
 
-def copy_of(story: RawStory, kind: str, body: str) -> RawStory:
+def copy_of(story: RawStory, tag: str, body: str, hours: float = 3) -> RawStory:
     # copies arrive later than their original, from another outlet
-    return replace(story, source_id=f"{story.source_id}~{kind}", body=body, source="Copydesk",
-                   published_at=story.published_at + timedelta(hours=3))
-
-
-def damaged_copies(seeds, rng, strength=0.3):
-    garbled_donor = seeds[0].body  # names and spans from another story, as in seed 000
-    copies = []
-    for original in seeds[1:]:
-        copies.append(copy_of(original, "garble", synth.garble(original.body, rng, strength, donor=garbled_donor)))
-        copies.append(copy_of(original, "trim", synth.trim(original.body, rng, 0.5)))
-        copies.append(copy_of(original, "rewrap", synth.rewrap(original.body, rng, 0.5)))
-        copies.append(copy_of(original, "ocr", synth.ocr_noise(original.body, rng, strength)))
-    return copies
+    return replace(story, source_id=f"{story.source_id}~{tag}", body=body, source="Copydesk",
+                   published_at=story.published_at + timedelta(hours=hours))
 
 
 def test_no_two_seeds_are_duplicates(seed_stories):
@@ -32,20 +26,29 @@ def test_no_two_seeds_are_duplicates(seed_stories):
     assert all(result.group_of[k] == k for k in result.group_of)
 
 
-def test_damaged_copies_fold_under_their_own_original(seed_stories, rng):
-    copies = damaged_copies(seed_stories, rng)
+@pytest.mark.parametrize("strength", list(synth.STRENGTHS))
+@pytest.mark.parametrize("kind", synth.KINDS)
+def test_each_kind_of_damage_folds_under_its_own_original(seed_stories, kind, strength):
+    # donor: seed 000, same event as 001 and 002 (shared names and quotes), as hard as it gets
+    rng = random.Random(f"{kind}/{strength}")
+    originals = seed_stories[1:]
+    copies = [copy_of(o, kind, synth.damage(o.body, kind, strength, rng, donor=seed_stories[0].body))
+              for o in originals]
     articles = normalize(seed_stories + copies)
     original_of = {a.article_id: a.source_id.split("~")[0] for a in articles}
     result = find_duplicates(articles)
 
-    assert len(result.edges) == len(copies)
+    found = sorted(original_of[e.article_id] for e in result.edges)
+    assert len(set(found)) == len(found)
+    # heavy damage may cost one of four copies (heavy garble and mixed recall is about 0.8 on
+    # ECB+ dev, see bench/near_duplicates.py); lighter damage none
+    assert len(found) >= len(originals) - (strength == "heavy")
     for edge in result.edges:
-        # every copy points at its own original, which is the canonical story
-        assert original_of[edge.article_id] == original_of[edge.duplicate_of]
-        assert "~" not in next(a.source_id for a in articles if a.article_id == edge.duplicate_of)
-        assert edge.rule and edge.method in ("minhash", "exact")
-    # the originals stay apart from each other
-    assert len(set(result.group_of.values())) == len(seed_stories)
+        assert original_of[edge.duplicate_of] == original_of[edge.article_id]  # its own original...
+        assert edge.duplicate_of in {a.article_id for a in articles if "~" not in a.source_id}  # ...as canonical
+        assert edge.rule and edge.method == "minhash"
+    seeds = [a.article_id for a in articles if "~" not in a.source_id]
+    assert len({result.group_of[k] for k in seeds}) == len(seed_stories)  # the originals stay apart
 
 
 def test_exact_copy_is_found_by_hash(seed_stories):
@@ -58,14 +61,134 @@ def test_exact_copy_is_found_by_hash(seed_stories):
 
 
 def test_same_event_articles_sharing_quotes_are_not_duplicates(seed_stories):
-    a, b = normalize(seed_stories[1:3])
-    scores, rule = verify(fingerprint(a, 3), fingerprint(b, 3), DuplicateRules())
-    assert rule is None and scores.jaccard < 0.1
+    a, b, c = (fingerprint(x) for x in normalize(seed_stories[:3]))
+    for x, y in ((a, b), (a, c), (b, c)):
+        scores, rule = verify(x, y, DuplicateRules())
+        assert rule is None and scores.containment < 0.25 and scores.char_containment < 0.35
 
 
-def test_batch_minhash_estimates_jaccard():
+def test_a_patchwork_of_two_stories_does_not_chain_them(seed_stories):
+    # half of one story, then half of another: it may match either, but must not join them
+    one, two = seed_stories[3].body, seed_stories[4].body
+    patch = RawStory(source_id="patch", body=one[: len(one) // 2] + "\n" + two[len(two) // 2:],
+                     published_at=seed_stories[4].published_at + timedelta(days=1))
+    result = find_duplicates(normalize([seed_stories[3], seed_stories[4], patch]))
+    groups = result.group_of
+    ids = [a.article_id for a in normalize([seed_stories[3], seed_stories[4]])]
+    assert groups[ids[0]] != groups[ids[1]]
+
+
+def test_batch_minhash_is_datasketch_minhash_and_estimates_jaccard():
     hasher = MinHasher(num_perm=256, seed=3)
-    a = {f"w{i}" for i in range(300)}
-    b = {f"w{i}" for i in range(150, 450)}  # true Jaccard 1/3
-    estimate = hasher.minhash(a).jaccard(hasher.minhash(b))
-    assert estimate == pytest.approx(1 / 3, abs=0.08)
+    rng = random.Random(5)
+    words = [f"{rng.choice('bdgkmpt')}{rng.choice('aeiou')}{rng.choice('lnrsv')}" * 2 for _ in range(600)]
+    a, b = " ".join(words[:400]), " ".join(words[200:])  # about a third shared
+    sig = hasher.signatures([a, b])
+
+    codes, owner = gram_codes([a])
+    mine = codes[hasher.sampled(codes)]
+    reference = MinHash(num_perm=256, seed=3, scheme="affine32", hashfunc=int)
+    reference.update_batch([int(x) for x in hasher.input_hashes(mine)])
+    np.testing.assert_array_equal(reference.hashvalues, sig[0])
+
+    ga, gb = (set(gram_codes([t])[0][hasher.sampled(gram_codes([t])[0])].tolist()) for t in (a, b))
+    exact = len(ga & gb) / len(ga | gb)
+    assert hasher.minhash(sig[0]).jaccard(hasher.minhash(sig[1])) == pytest.approx(exact, abs=0.08)
+
+
+def stored_run(data_dir, new, params):
+    """One run the way the flow does it: load state, fold duplicates, commit tables."""
+    state = job.load_state(data_dir)
+    result = update_duplicates(new, state.articles, state.group_of, state.duplicate_edges, state.minhash_index, params)
+    articles = state.articles + new
+    tables = job.output_tables(job.RunContext(), "test", {}, state, articles, result,
+                               {a.article_id: "e" for a in articles}, {}, [], {})
+    store.commit(data_dir, tables)
+    return result
+
+
+def test_a_copy_in_a_later_run_is_found_against_the_stored_original(seed_stories, tmp_path):
+    params = DuplicateParams(window_days=7)
+    first = normalize(seed_stories)
+    stored_run(tmp_path, first, params)
+    # the index holds what is within a week of the newest story (004, 2017-08-16): 004 only
+    assert store.read_table(tmp_path, "minhash_index")["article_id"].to_pylist() == [first[4].article_id]
+    original = seed_stories[4]
+    late = normalize([copy_of(original, "ocr", synth.damage(original.body, "ocr", "heavy", random.Random(1)), hours=48)])
+    result = stored_run(tmp_path, late, params)
+
+    (edge,) = result.edges
+    assert edge.article_id == late[0].article_id and edge.duplicate_of == first[4].article_id
+    rows = {r["article_id"]: r for r in store.read_table(tmp_path, "articles").to_pylist()}
+    assert rows[late[0].article_id]["dup_group_id"] == first[4].article_id
+    assert all(rows[a.article_id]["dup_group_id"] == a.article_id for a in first)  # stored groups unchanged
+    assert store.read_table(tmp_path, "duplicates").num_rows == 1
+
+
+def test_stories_outside_the_window_are_not_compared_and_expire(seed_stories, tmp_path):
+    params = DuplicateParams(window_days=7)
+    first = normalize(seed_stories)
+    stored_run(tmp_path, first, params)
+    original = seed_stories[4]  # published 2017-08-16, the newest seed
+    late = normalize([copy_of(original, "trim", synth.damage(original.body, "trim", "light", random.Random(2)),
+                              hours=24 * 8)])
+    result = stored_run(tmp_path, late, params)
+
+    assert result.edges == []  # eight days later: a new story, not a copy
+    index_ids = set(store.read_table(tmp_path, "minhash_index")["article_id"].to_pylist())
+    assert index_ids == {late[0].article_id}  # every seed is over a week older than the newest story
+    assert store.read_table(tmp_path, "articles").num_rows == 6  # expiry drops index entries, never articles
+
+
+def test_index_survives_a_crash_during_commit(seed_stories, tmp_path, monkeypatch):
+    import os
+
+    params = DuplicateParams(window_days=365)  # the seeds span months
+    first = normalize(seed_stories[:3])
+    stored_run(tmp_path, first, params)
+    real_replace, calls = os.replace, []
+
+    def die_after_journal(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:  # the journal is in place; die renaming the first table
+            raise OSError("killed")
+        return real_replace(src, dst)
+
+    second = normalize(seed_stories[3:])
+    monkeypatch.setattr(store.os, "replace", die_after_journal)
+    with pytest.raises(OSError):
+        stored_run(tmp_path, second, params)
+    monkeypatch.undo()
+
+    # the next open rolls the commit forward: index and articles agree
+    articles = set(store.read_table(tmp_path, "articles")["article_id"].to_pylist())
+    index = set(store.read_table(tmp_path, "minhash_index")["article_id"].to_pylist())
+    assert articles == index == {a.article_id for a in first + second}
+
+
+def test_a_run_that_dies_before_commit_changes_nothing_and_reruns_the_same(seed_stories, tmp_path, monkeypatch):
+    params = DuplicateParams()
+    stored_run(tmp_path, normalize(seed_stories[:4]), params)
+    before = store.read_table(tmp_path, "minhash_index")
+    original = seed_stories[1]
+    copy = normalize([copy_of(original, "garble", synth.damage(original.body, "garble", "medium", random.Random(3)))])
+
+    def die(*args, **kwargs):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(store.os, "replace", die)
+    with pytest.raises(OSError):
+        stored_run(tmp_path, copy, params)
+    monkeypatch.undo()
+    assert store.read_table(tmp_path, "minhash_index").equals(before)
+    (edge,) = stored_run(tmp_path, copy, params).edges
+    assert edge.duplicate_of == normalize([original])[0].article_id
+
+
+def test_index_written_with_other_parameters_is_rebuilt(seed_stories, tmp_path):
+    stored_run(tmp_path, normalize(seed_stories[:4]), DuplicateParams(num_perm=64))
+    original = seed_stories[2]
+    copy = normalize([copy_of(original, "rewrap", synth.damage(original.body, "rewrap", "heavy", random.Random(4)))])
+    (edge,) = stored_run(tmp_path, copy, DuplicateParams()).edges
+    assert edge.duplicate_of == normalize([original])[0].article_id
+    assert set(store.read_table(tmp_path, "minhash_index")["sketch"].to_pylist()) == {DuplicateParams().sketch}
