@@ -101,8 +101,8 @@ def stored_run(data_dir, new, params):
     state = job.load_state(data_dir)
     result = update_duplicates(new, state.articles, state.group_of, state.duplicate_edges, state.minhash_index, params)
     articles = state.articles + new
-    tables = job.output_tables(job.RunContext(), "test", {}, state, articles, result,
-                               {a.article_id: "e" for a in articles}, {}, [], {})
+    events = job.EventResult({a.article_id: "e" for a in articles}, merged_into={}, storyline_of={"e": "s"})
+    tables = job.output_tables(job.RunContext(), "test", {}, state, articles, result, events, {}, [], {})
     store.commit(data_dir, tables)
     return result
 
