@@ -16,6 +16,7 @@ Stages, each cheap enough for the next:
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -39,7 +40,6 @@ LOOKALIKES = bytes.maketrans(b"0a1i5cfb", b"oollseth")
 NON_WORD_BYTES = bytes(c for c in range(128) if not chr(c).isalnum())
 SAMPLE_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 GRAM = 9  # letters per character gram: long enough that different articles rarely share one
-SAMPLE_SHIFT = np.uint64(61)  # keep grams whose hashed code has its top three bits clear: 1 in 8
 
 
 def words(text: str) -> list[str]:
@@ -58,37 +58,76 @@ def _fmix64(x: np.ndarray) -> np.ndarray:
     return _fmix(x, 64)
 
 
-def gram_codes(texts: list[str], limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of every folded character 9-gram of each text, in one numpy pass.
+def fold_texts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """All texts' folded letters in one byte array, and where each text starts (n + 1 offsets).
 
-    Returns (codes, owner): owner[i] is the index of the text that gram i came from. A text
-    shorter than a gram is padded to one gram; an empty text has none. `limit` keeps only
-    the first `limit` folded bytes of each text (its lead).
+    A letter doubled or dropped by a scanner reads the same: runs of one letter become one. A
+    non-empty text shorter than a gram is padded with zero bytes to one gram.
     """
-    folded = [fold_letters(t)[:limit] for t in texts]
+    folded = [fold_letters(t) for t in texts]
     raw = np.frombuffer(b"".join(folded), dtype=np.uint8)
-    text_of = np.repeat(np.arange(len(folded)), [len(f) for f in folded])
-    # a letter doubled or dropped by a scanner: keep one of each run of equal letters
-    keep = np.ones(len(raw), dtype=bool)
-    keep[1:] = (raw[1:] != raw[:-1]) | (text_of[1:] != text_of[:-1])
-    raw, text_of = raw[keep], text_of[keep]
-    lengths = np.bincount(text_of, minlength=len(folded)).astype(np.int64)
-    pad = np.where(lengths > 0, np.maximum(GRAM - lengths, 0), 0)  # short texts: one padded gram
-    if pad.any():
-        raw = np.insert(raw, np.repeat(np.cumsum(lengths), pad), 0)
-        lengths = lengths + pad
-    total = int(lengths.sum())
-    if total == 0:
-        return np.empty(0, np.uint64), np.empty(0, np.int64)
-    # a gram's code: its first 8 bytes read as one little-endian word (an unaligned strided
-    # view, no copy), mixed with its 9th byte; distinct grams collide with negligible odds
+    offsets = np.zeros(len(folded) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, folded), np.int64, len(folded)), out=offsets[1:])
+    if not len(raw):
+        return raw, offsets
+    keep = np.empty(len(raw), dtype=bool)
+    keep[0] = True
+    np.not_equal(raw[1:], raw[:-1], out=keep[1:])
+    keep[offsets[:-1][offsets[:-1] < len(raw)]] = True  # a text's first letter is never its neighbour's double
+    kept_before = np.zeros(len(raw) + 1, dtype=np.int64)
+    np.cumsum(keep, out=kept_before[1:])
+    raw, offsets = raw[keep], kept_before[offsets]
+    lengths = np.diff(offsets)
+    pad = np.where(lengths > 0, np.maximum(GRAM - lengths, 0), 0)
+    if pad.any():  # rare: texts of a few letters
+        raw = np.insert(raw, np.repeat(offsets[1:], pad), 0)
+        offsets = offsets + np.r_[0, np.cumsum(pad)]
+    return raw, offsets
+
+
+def all_gram_codes(raw: np.ndarray) -> np.ndarray:
+    """The code of the gram starting at every byte of `raw` (the last GRAM - 1 run past a text's end).
+
+    A gram's code is its first 8 bytes read as one little-endian word (an unaligned strided view,
+    no copy), mixed with its 9th byte; distinct grams collide with negligible odds.
+    """
+    total = len(raw)
     buf = np.concatenate([raw, np.zeros(GRAM, np.uint8)])
     head = np.ndarray((total,), dtype="<u8", buffer=buf, strides=(1,))
-    codes = head ^ (buf[8:8 + total].astype(np.uint64) * SAMPLE_MULTIPLIER)
-    owner = np.repeat(np.arange(len(folded)), lengths)
-    local = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    whole = local <= lengths[owner] - GRAM  # the gram lies inside its own text
+    return head ^ (buf[8:8 + total].astype(np.uint64) * SAMPLE_MULTIPLIER)
+
+
+def gram_codes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of every folded character gram of each text: (codes, owner), owner[i] the text of gram i."""
+    raw, offsets = fold_texts(texts)
+    codes = all_gram_codes(raw)
+    owner = np.repeat(np.arange(len(texts)), np.diff(offsets))
+    whole = np.arange(len(raw)) <= offsets[1:][owner] - GRAM  # the gram lies inside its own text
     return codes[whole], owner[whole]
+
+
+def sampled(codes: np.ndarray, sample_bits: int) -> np.ndarray:
+    """Which grams take part in the sketch, one in 2**sample_bits: decided by the gram alone, so copies agree."""
+    return ((codes * SAMPLE_MULTIPLIER) >> np.uint64(64 - sample_bits)) == 0
+
+
+def sampled_grams(texts: list[str], sample_bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(codes, owner, position) of each text's sampled grams; position counts folded bytes into the text.
+
+    Samples before anything else is computed per gram: most of the work is on one gram in 2**sample_bits.
+    """
+    raw, offsets = fold_texts(texts)
+    codes = all_gram_codes(raw)
+    at = np.flatnonzero(sampled(codes, sample_bits))
+    owner = np.searchsorted(offsets, at, "right") - 1
+    inside = at <= offsets[owner + 1] - GRAM  # the gram lies inside its own text
+    at, owner = at[inside], owner[inside]
+    return codes[at], owner, at - offsets[owner]
+
+
+def input_hashes(codes: np.ndarray) -> np.ndarray:
+    """The 32-bit hash datasketch would get from its hashfunc for each gram."""
+    return (_fmix64(codes) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
 
 
 class MinHasher:
@@ -98,41 +137,52 @@ class MinHasher:
     datasketch LeanMinHash (e.g. to estimate Jaccard or feed a datasketch index).
     """
 
-    def __init__(self, num_perm: int = 128, seed: int = 1, chunk: int = 1 << 15):
+    def __init__(self, num_perm: int = 128, seed: int = 1, sample_bits: int = 3, chunk: int = 1 << 16):
         self.num_perm = num_perm
         self.seed = seed
+        self.sample_bits = sample_bits
         self.chunk = chunk
         a, b = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
         self.a, self.b = a.astype(np.uint32), b.astype(np.uint32)
 
-    @staticmethod
-    def sampled(codes: np.ndarray) -> np.ndarray:
-        """Which grams take part in the sketch: decided by the gram alone, so copies agree."""
-        return ((codes * SAMPLE_MULTIPLIER) >> SAMPLE_SHIFT) == 0
+    def sampled(self, codes: np.ndarray) -> np.ndarray:
+        return sampled(codes, self.sample_bits)
 
-    def input_hashes(self, codes: np.ndarray) -> np.ndarray:
-        """The 32-bit hash datasketch would get from its hashfunc for each gram."""
-        return (_fmix64(codes) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    input_hashes = staticmethod(input_hashes)
 
-    def signatures(self, texts: list[str], limit: int | None = None, texts_per_pass: int = 512) -> np.ndarray:
+    def signatures(self, texts: list[str], texts_per_pass: int = 512) -> np.ndarray:
         sig = np.full((len(texts), self.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
         for first in range(0, len(texts), texts_per_pass):  # bounded memory
-            self._fill(sig, texts[first:first + texts_per_pass], first, limit)
+            codes, owner, _ = sampled_grams(texts[first:first + texts_per_pass], self.sample_bits)
+            self.fill(sig, _fmix(input_hashes(codes), 32), owner + first)
         return sig
 
-    def _fill(self, sig: np.ndarray, texts: list[str], first: int, limit: int | None) -> None:
-        codes, owner = gram_codes(texts, limit)
-        keep = self.sampled(codes)
-        hv, owner = _fmix(self.input_hashes(codes[keep]), 32), owner[keep] + first
-        for lo in range(0, len(hv), self.chunk):  # chunk x num_perm values at a time
-            part, who = hv[lo:lo + self.chunk], owner[lo:lo + self.chunk]
-            phv = self.a[:, None] * part + self.b[:, None]  # (num_perm, grams): reduce along rows
+    def fill(self, sig: np.ndarray, mixed: np.ndarray, owner: np.ndarray) -> None:
+        """Lower `sig[owner[i]]` to the permuted minima of the pre-mixed hashes `mixed` (owner sorted).
+
+        One permutation at a time over all grams: flat uint32 vectors reduce several times
+        faster than a (grams, num_perm) block.
+        """
+        permuted = np.empty(min(self.chunk, len(mixed)), dtype=np.uint32)
+        for lo in range(0, len(mixed), self.chunk):  # bounded memory
+            part, who = mixed[lo:lo + self.chunk], owner[lo:lo + self.chunk]
             firsts = np.flatnonzero(np.r_[True, who[1:] != who[:-1]])
+            minima = np.empty((len(firsts), self.num_perm), dtype=np.uint32)
+            out = permuted[: len(part)]
+            for k in range(self.num_perm):
+                np.multiply(part, self.a[k], out=out)  # wraps like datasketch's uint32 arithmetic
+                out += self.b[k]
+                minima[:, k] = np.minimum.reduceat(out, firsts)
             rows = who[firsts]
-            sig[rows] = np.minimum(sig[rows], np.minimum.reduceat(phv, firsts, axis=1).T)
+            sig[rows] = np.minimum(sig[rows], minima)
 
     def minhash(self, signature: np.ndarray) -> LeanMinHash:
         return LeanMinHash(seed=self.seed, hashvalues=signature, scheme=SCHEME)
+
+
+@functools.lru_cache(maxsize=16)
+def hasher(num_perm: int, seed: int, sample_bits: int) -> MinHasher:
+    return MinHasher(num_perm, seed, sample_bits)
 
 
 def plausible(a: np.ndarray, b: np.ndarray, params) -> np.ndarray:
@@ -143,6 +193,7 @@ def plausible(a: np.ndarray, b: np.ndarray, params) -> np.ndarray:
     return (whole >= params.min_agree) | (lead * 4 >= params.lead_perm)
 
 
+@functools.lru_cache(maxsize=16)  # datasketch integrates false-positive/negative curves: slow
 def lsh_bands(threshold: float, num_perm: int, recall_weight: float = 0.8) -> tuple[int, int]:
     """(bands, rows) datasketch picks for this threshold, weighting missed copies over extra candidates."""
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=(1 - recall_weight, recall_weight))
@@ -162,23 +213,34 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int, first_band: int = 0
 def candidate_pairs(keys: np.ndarray, queries: np.ndarray, max_bucket: int) -> np.ndarray:
     """Unordered pairs (i, j), i < j, sharing a band key, where at least one is in `queries`.
 
-    Buckets larger than `max_bucket` (boilerplate shared by many stories) are skipped.
+    Buckets larger than `max_bucket` (boilerplate shared by many stories) are skipped. A few
+    queries against a large index sort only the index keys some query shares, not all of them.
     """
+    n, n_bands = keys.shape
     flat = keys.ravel()
-    order = np.argsort(flat, kind="stable")
-    sorted_keys = flat[order]
-    owner = order // keys.shape[1]
-    q = keys[queries].ravel()
-    q_owner = np.repeat(queries, keys.shape[1])
-    lo = np.searchsorted(sorted_keys, q, "left")
-    hi = np.searchsorted(sorted_keys, q, "right")
-    size = hi - lo
-    ok = (size > 1) & (size <= max_bucket)
-    lo, size, q_owner = lo[ok], size[ok], q_owner[ok]
-    if not len(lo):
+    if len(queries) < n:
+        query_keys = np.sort(keys[queries].ravel())
+        if not len(query_keys):
+            return np.empty((0, 2), dtype=np.int64)
+        near = np.searchsorted(query_keys, flat).clip(max=len(query_keys) - 1)
+        shared = np.flatnonzero(query_keys[near] == flat)
+    else:
+        shared = np.arange(len(flat))
+    order = shared[np.argsort(flat[shared], kind="stable")]
+    sorted_keys, owner = flat[order], order // n_bands
+    is_query = np.zeros(n, dtype=bool)
+    is_query[queries] = True
+    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]) if len(order) else np.empty(0, np.int64)
+    sizes = np.diff(np.r_[starts, len(order)])
+    bucket = np.repeat(np.arange(len(starts)), sizes)
+    useful = (sizes > 1) & (sizes <= max_bucket)
+    # every query member of a useful bucket pairs with every member of it
+    member = np.flatnonzero(useful[bucket] & is_query[owner])
+    if not len(member):
         return np.empty((0, 2), dtype=np.int64)
-    idx = np.repeat(lo - np.cumsum(size) + size, size) + np.arange(size.sum())
-    left, right = np.repeat(q_owner, size), owner[idx]
+    size = sizes[bucket[member]]
+    idx = np.repeat(starts[bucket[member]] - np.cumsum(size) + size, size) + np.arange(size.sum())
+    left, right = np.repeat(owner[member], size), owner[idx]
     pairs = np.stack([np.minimum(left, right), np.maximum(left, right)], axis=1)
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
     return np.unique(pairs, axis=0)
@@ -186,26 +248,42 @@ def candidate_pairs(keys: np.ndarray, queries: np.ndarray, max_bucket: int) -> n
 
 @dataclass(slots=True)
 class Fingerprint:
-    """What verification compares: word 3-shingles (in-process hashes) and folded char grams."""
+    """What verification compares, as sorted unique uint64 arrays: word shingles (in-process
+    hashes) and folded char grams."""
 
-    shingles: frozenset[int]
+    shingles: np.ndarray
     grams: np.ndarray
     n_tokens: int
 
 
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    values = np.sort(values)
+    return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
+
+
+def shingle_hashes(tokens: list[str], n: int) -> np.ndarray:
+    """Hashes of the text's word n-grams (one for a text shorter than n), sorted and unique."""
+    if not tokens:
+        return np.empty(0, np.uint64)
+    h = np.fromiter(map(hash, tokens), np.int64, len(tokens)).view(np.uint64)
+    m = max(1, len(h) - n + 1)
+    shingle = h[:m].copy()
+    for k in range(1, min(n, len(h))):
+        shingle = _fmix64(shingle) ^ h[k:k + m]
+    return sorted_unique(shingle)
+
+
 def fingerprints(articles: list[Article], shingle_words: int = 3, per_pass: int = 512) -> list[Fingerprint]:
     """Fingerprints of many articles; their char grams a few hundred texts per numpy pass."""
-    grams: list[np.ndarray] = []
+    out = []
     for first in range(0, len(articles), per_pass):  # bounded memory
         part = articles[first:first + per_pass]
-        codes, owner = gram_codes([a.text for a in part])  # owner is sorted
-        grams += [np.unique(c) for c in np.split(codes, np.searchsorted(owner, np.arange(1, len(part))))]
-    out = []
-    n = shingle_words
-    for article, gram in zip(articles, grams):
-        tokens = words(article.text)
-        shingles = frozenset(hash(tuple(tokens[i:i + n])) for i in range(max(1, len(tokens) - n + 1))) if tokens else frozenset()
-        out.append(Fingerprint(shingles, gram, len(tokens)))
+        raw, offsets = fold_texts([a.text for a in part])
+        codes = all_gram_codes(raw)
+        for i, article in enumerate(part):
+            grams = sorted_unique(codes[offsets[i]:max(offsets[i], offsets[i + 1] - GRAM + 1)])
+            tokens = words(article.text)
+            out.append(Fingerprint(shingle_hashes(tokens, shingle_words), grams, len(tokens)))
     return out
 
 
@@ -220,18 +298,12 @@ class Scores:
     char_containment: float
 
 
-def overlap(a: frozenset | set, b: frozenset | set) -> tuple[float, float]:
-    """(Jaccard, containment of the smaller set in the larger)."""
-    if not a or not b:
-        return 0.0, 0.0
-    inter = len(a & b)
-    return inter / (len(a) + len(b) - inter), inter / min(len(a), len(b))
-
-
-def array_containment(a: np.ndarray, b: np.ndarray) -> float:
+def overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """(Jaccard, containment of the smaller in the larger) of two sorted unique arrays."""
     if not len(a) or not len(b):
-        return 0.0
-    return len(np.intersect1d(a, b, assume_unique=True)) / min(len(a), len(b))
+        return 0.0, 0.0
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    return inter / (len(a) + len(b) - inter), inter / min(len(a), len(b))
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +335,7 @@ class DuplicateRules:
 
 def verify(a: Fingerprint, b: Fingerprint, rules: DuplicateRules) -> tuple[Scores, str | None]:
     jac, cont = overlap(a.shingles, b.shingles)
-    scores = Scores(jac, cont, array_containment(a.grams, b.grams))
+    scores = Scores(jac, cont, overlap(a.grams, b.grams)[1])
     return scores, rules.decide(scores, min(a.n_tokens, b.n_tokens))
 
 
@@ -306,6 +378,7 @@ class DuplicateParams:
     # even when they keep little of the whole
     lead_chars: int = 600
     lead_perm: int = 32
+    sample_bits: int = 3  # one gram in 2**sample_bits is sketched
     lead_threshold: float = 0.5
     min_agree: int = 4  # of num_perm minima, for a candidate pair to be verified
     window_days: float = 7.0
@@ -315,7 +388,8 @@ class DuplicateParams:
     @property
     def sketch(self) -> str:
         """Identifies signatures that can be compared: stored ones with another sketch are rebuilt."""
-        return f"{SCHEME}/perm{self.num_perm}+{self.lead_perm}x{self.lead_chars}/seed{self.seed}/gram{GRAM}"
+        return (f"{SCHEME}/perm{self.num_perm}+{self.lead_perm}x{self.lead_chars}/seed{self.seed}/gram{GRAM}"
+                f"/sample{self.sample_bits}")
 
     @classmethod
     def from_settings(cls, settings) -> DuplicateParams:
@@ -330,11 +404,17 @@ class DuplicateParams:
     def width(self) -> int:
         return self.num_perm + self.lead_perm
 
-    def sketch_texts(self, texts: list[str]) -> np.ndarray:
+    def sketch_texts(self, texts: list[str], texts_per_pass: int = 512) -> np.ndarray:
         """Each story's whole-text signature followed by its lead's signature."""
-        whole = MinHasher(self.num_perm, self.seed).signatures(texts)
-        lead = MinHasher(self.lead_perm, self.seed).signatures(texts, limit=self.lead_chars)
-        return np.concatenate([whole, lead], axis=1)
+        whole, lead = hasher(self.num_perm, self.seed, self.sample_bits), hasher(self.lead_perm, self.seed, self.sample_bits)
+        sig = np.full((len(texts), self.width), np.iinfo(np.uint32).max, dtype=np.uint32)
+        for first in range(0, len(texts), texts_per_pass):  # bounded memory
+            codes, owner, position = sampled_grams(texts[first:first + texts_per_pass], self.sample_bits)
+            mixed, owner = _fmix(input_hashes(codes), 32), owner + first
+            whole.fill(sig[:, : self.num_perm], mixed, owner)
+            in_lead = position <= self.lead_chars - GRAM
+            lead.fill(sig[:, self.num_perm:], mixed[in_lead], owner[in_lead])
+        return sig
 
     def band_keys(self, signatures: np.ndarray) -> np.ndarray:
         bands, rows = lsh_bands(self.lsh_threshold, self.num_perm)
@@ -391,14 +471,16 @@ class DuplicateIndex:
                               [self.group_id[i] for i in idx], self.seen_at[idx], self.signatures[idx])
 
     def extend(self, articles: list[Article], groups: list[str], signatures: np.ndarray) -> DuplicateIndex:
-        times = np.array([_utc64(seen_at(a)) for a in articles], dtype="datetime64[us]")
+        times = seen_times(articles)
         return DuplicateIndex(self.article_id + [a.article_id for a in articles],
                               self.content_hash + [a.content_hash for a in articles], self.group_id + groups,
                               np.concatenate([self.seen_at, times]), np.concatenate([self.signatures, signatures]))
 
 
-def _utc64(when: datetime) -> np.datetime64:
-    return np.datetime64(when.astimezone(timezone.utc).replace(tzinfo=None), "us")
+def seen_times(articles: list[Article]) -> np.ndarray:
+    """When each article was seen, as UTC datetime64[us] (whole microseconds survive float64)."""
+    seconds = np.fromiter((seen_at(a).timestamp() for a in articles), np.float64, len(articles))
+    return np.round(seconds * 1e6).astype(np.int64).astype("datetime64[us]")
 
 
 @dataclass(slots=True)
@@ -430,10 +512,12 @@ def update_duplicates(
     index = DuplicateIndex.from_table(index_table, params) if index_table is not None else DuplicateIndex.empty(params.width)
     stored_by_id = {a.article_id: a for a in stored}
     by_id = {**stored_by_id, **{a.article_id: a for a in new}}
-    newest = max([_utc64(seen_at(a)) for a in by_id.values()] or [np.datetime64(0, "us")])
-
     indexed = set(index.article_id)
-    backfill = [a for a in stored if a.article_id not in indexed and _utc64(seen_at(a)) >= newest - window]
+    missing = [a for a in stored if a.article_id not in indexed]
+    missing_times, new_times = seen_times(missing), seen_times(new)
+    # the newest story seen: every stored one is indexed unless missing, and none expires before it
+    newest = max(np.concatenate([index.seen_at, missing_times, new_times, [np.datetime64(0, "us")]]))
+    backfill = [a for a, t in zip(missing, missing_times) if t >= newest - window]
     index = index.extend(backfill, [previous_group.get(a.article_id, a.article_id) for a in backfill],
                          params.sketch_texts([a.text for a in backfill]))
     index = index.select(index.seen_at >= newest - window)
@@ -442,7 +526,7 @@ def update_duplicates(
     new_sigs = params.sketch_texts([a.text for a in new])
     n_old = len(index.article_id)
     ids = index.article_id + [a.article_id for a in new]
-    times = np.concatenate([index.seen_at, np.array([_utc64(seen_at(a)) for a in new], dtype="datetime64[us]")])
+    times = np.concatenate([index.seen_at, new_times])
     all_sigs = np.concatenate([index.signatures, new_sigs])
     keys = params.band_keys(all_sigs)
     pairs = candidate_pairs(keys, np.arange(n_old, len(ids)), params.max_bucket)
@@ -474,7 +558,10 @@ def update_duplicates(
     direct = {e.article_id for e in previous_edges if not e.rule.startswith(VIA)}
     edges: list[DuplicateEdge] = []
     n_verified = 0
-    for article in sorted(new, key=canonical_key):
+    # only stories with a candidate can join a group; the rest start their own, in any order
+    alone = {a.article_id for a in new if a.article_id not in partners and len(same_text[a.content_hash]) < 2}
+    group_of.update((aid, aid) for aid in alone)
+    for article in sorted((a for a in new if a.article_id not in alone), key=canonical_key):
         aid = article.article_id
         twins = {group_of[t] for t in same_text[article.content_hash] if t in group_of and t != aid}
         members: dict[str, list[str]] = {}
