@@ -39,6 +39,8 @@ SCHEME = "affine32"
 LOOKALIKES = bytes.maketrans(b"0a1i5cfb", b"oollseth")
 NON_WORD_BYTES = bytes(c for c in range(128) if not chr(c).isalnum())
 SAMPLE_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+BAND_MULTIPLIER = np.uint64(0x100000001B3)  # FNV-1 prime: chains a band's minima into one key
+FILTER_BITS = 24  # a bitmap of the query keys' top bits screens a large index's keys before the exact search
 GRAM = 9  # letters per character gram: long enough that different articles rarely share one
 
 
@@ -201,13 +203,18 @@ def lsh_bands(threshold: float, num_perm: int, recall_weight: float = 0.8) -> tu
 
 
 def band_keys(signatures: np.ndarray, bands: int, rows: int, first_band: int = 0) -> np.ndarray:
-    """One 64-bit key per (story, band); equal keys mean the band's minima all agree."""
+    """One 64-bit key per (story, band); equal keys mean the band's minima all agree.
+
+    Minima are uniform 32-bit values, so a multiply-add chain keeps them apart as well as a
+    full hash would, at a fraction of the cost; a salt per band keeps bands apart.
+    """
     n = len(signatures)
-    parts = signatures[:, : bands * rows].reshape(n, bands, rows).astype(np.uint64)
-    key = np.zeros((n, bands), dtype=np.uint64)
-    for r in range(rows):
-        key = _fmix64(key ^ parts[:, :, r])
-    return _fmix64(key ^ np.arange(first_band, first_band + bands, dtype=np.uint64))  # bands never collide
+    parts = signatures[:, : bands * rows].reshape(n, bands, rows)
+    key = parts[:, :, 0].astype(np.uint64)
+    for r in range(1, rows):
+        key *= BAND_MULTIPLIER
+        key += parts[:, :, r]
+    return key ^ _fmix64(np.arange(first_band, first_band + bands, dtype=np.uint64))
 
 
 def candidate_pairs(keys: np.ndarray, queries: np.ndarray, max_bucket: int) -> np.ndarray:
@@ -222,8 +229,11 @@ def candidate_pairs(keys: np.ndarray, queries: np.ndarray, max_bucket: int) -> n
         query_keys = np.sort(keys[queries].ravel())
         if not len(query_keys):
             return np.empty((0, 2), dtype=np.int64)
-        near = np.searchsorted(query_keys, flat).clip(max=len(query_keys) - 1)
-        shared = np.flatnonzero(query_keys[near] == flat)
+        screen = np.zeros(1 << FILTER_BITS, dtype=bool)
+        screen[query_keys >> np.uint64(64 - FILTER_BITS)] = True
+        maybe = np.flatnonzero(screen[flat >> np.uint64(64 - FILTER_BITS)])
+        near = np.searchsorted(query_keys, flat[maybe]).clip(max=len(query_keys) - 1)
+        shared = maybe[query_keys[near] == flat[maybe]]
     else:
         shared = np.arange(len(flat))
     order = shared[np.argsort(flat[shared], kind="stable")]
@@ -380,7 +390,7 @@ class DuplicateParams:
     lead_perm: int = 32
     sample_bits: int = 3  # one gram in 2**sample_bits is sketched
     lead_threshold: float = 0.5
-    min_agree: int = 4  # of num_perm minima, for a candidate pair to be verified
+    min_agree: int = 8  # of num_perm minima, for a candidate pair to be verified (chance agreement is 2-5)
     window_days: float = 7.0
     max_bucket: int = 1000
     rules: DuplicateRules = field(default_factory=DuplicateRules)

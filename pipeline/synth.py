@@ -79,13 +79,13 @@ DATELINES = ["WASHINGTON (AP) â€”", "NEW YORK, April 21 (Reuters) -", "CHICAGO â
 HEADLINES = ["Breaking: what you need to know today", "UPDATE 2", "Top story", "Latest news"]
 
 
-def rewrap(text: str, rng: random.Random, strength: float = 0.5, donor: str = "") -> str:
-    """Another headline, a dateline, and 1-5 boilerplate lines around the text.
+def rewrap(text: str, rng: random.Random, strength: float = 0.5, donor: str = "", headline: str | None = None) -> str:
+    """Another headline (`headline`, else a stock one), a dateline, and 1-5 boilerplate lines around the text.
 
     From strength 0.5 on, also a "related stories" block: headline-length openings of `donor`'s
     paragraphs.
     """
-    lines = [rng.choice(HEADLINES), f"{rng.choice(DATELINES)} {text.strip()}"]
+    lines = [headline or rng.choice(HEADLINES), f"{rng.choice(DATELINES)} {text.strip()}"]
     for _ in range(1 + round(strength * 4)):
         lines.insert(rng.randrange(len(lines) + 1), rng.choice(BOILERPLATE))
     if donor and strength >= 0.5:
