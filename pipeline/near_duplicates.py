@@ -2,10 +2,12 @@
 
 Stages, each cheap enough for the next:
 1. Sketch: every story's letters are folded (case, OCR look-alikes, doubled letters) and cut
-   into character 9-grams; a fixed quarter of those grams (chosen by hash, so the same in
-   every copy) is MinHashed in one numpy batch (datasketch's "affine32" scheme).
+   into character 9-grams; one gram in eight (chosen by hash, so the same in every copy) is
+   MinHashed in one numpy batch (datasketch's "affine32" scheme), sampled before any
+   per-gram work and permuted one permutation at a time over all sampled grams.
 2. Candidates: LSH banding of the signatures, tuned for recall, against the persistent index
-   (every story of the last `window_days`) and the batch itself; plus equal content hashes.
+   (every story of the last `window_days`) and the batch itself, screened by how many minima
+   agree; plus equal content hashes. Only index keys a new story shares are sorted.
 3. Verification on the real texts: word 3-shingle Jaccard and containment (trimmed and
    re-wrapped copies are contained in their original), and containment of folded character
    9-grams, which survives OCR noise and garbling. `DuplicateRules.decide` names the rule.
