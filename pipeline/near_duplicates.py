@@ -543,7 +543,9 @@ def update_duplicates(
     keys = params.band_keys(all_sigs)
     pairs = candidate_pairs(keys, np.arange(n_old, len(ids)), params.max_bucket)
     pairs = pairs[np.abs(times[pairs[:, 0]] - times[pairs[:, 1]]) <= window]
-    pairs = pairs[plausible(all_sigs[pairs[:, 0]], all_sigs[pairs[:, 1]], params)]
+    step = 1 << 16  # pairs per screening pass: bounded memory on a first build of a large index
+    pairs = pairs[np.concatenate([plausible(all_sigs[pairs[lo:lo + step, 0]], all_sigs[pairs[lo:lo + step, 1]], params)
+                                  for lo in range(0, len(pairs), step)] or [np.zeros(0, bool)])]
     partners: dict[str, set[str]] = {}
     for i, j in pairs.tolist():
         partners.setdefault(ids[i], set()).add(ids[j])
