@@ -8,7 +8,8 @@ from datasketch import MinHash
 
 from pipeline import job, store, synth
 from pipeline.near_duplicates import (
-    DuplicateParams, DuplicateRules, MinHasher, find_duplicates, fingerprint, gram_codes, update_duplicates, verify,
+    DuplicateParams, DuplicateRules, MinHasher, candidate_pairs, find_duplicates, fingerprint, gram_codes,
+    update_duplicates, verify,
 )
 from pipeline.normalize import normalize
 from pipeline.records import RawStory
@@ -192,3 +193,25 @@ def test_index_written_with_other_parameters_is_rebuilt(seed_stories, tmp_path):
     (edge,) = stored_run(tmp_path, copy, DuplicateParams()).edges
     assert edge.duplicate_of == normalize([original])[0].article_id
     assert set(store.read_table(tmp_path, "minhash_index")["sketch"].to_pylist()) == {DuplicateParams().sketch}
+
+
+def test_candidates_of_a_few_queries_are_those_of_the_whole_batch_that_involve_them():
+    # the screened path (few queries against a large index) must find what a full sort finds
+    rng = np.random.default_rng(11)
+    signatures = rng.integers(0, 50, size=(3000, 160), dtype=np.uint32)  # few values: many shared bands
+    signatures[2990:] = signatures[:10]  # ten exact copies among the queries
+    keys = DuplicateParams().band_keys(signatures)
+    queries = np.arange(2950, 3000)
+    few = candidate_pairs(keys, queries, max_bucket=10_000)
+    every = candidate_pairs(keys, np.arange(3000), max_bucket=10_000)
+    involved = every[np.isin(every, queries).any(axis=1)]
+    np.testing.assert_array_equal(few, involved)
+    assert {(i, 2990 + i) for i in range(10)} <= set(map(tuple, few.tolist()))
+
+
+def test_the_stage_sketch_is_the_minhash_of_sampled_grams():
+    params = DuplicateParams()
+    texts = ["Officials said the bridge would reopen on Monday after repairs. " * 12, "short text", ""]
+    sig = params.sketch_texts(texts, texts_per_pass=2)  # a pass boundary inside the batch
+    np.testing.assert_array_equal(sig[:, : params.num_perm], MinHasher(params.num_perm, params.seed).signatures(texts))
+    assert (sig[2] == np.iinfo(np.uint32).max).all()  # no grams, no minima
