@@ -7,6 +7,11 @@ floods in different towns fall apart though they read alike. Stories published f
 cut at a distance: a story joins a group only if it is close to the group on average, which
 resists the chaining that single-linkage methods (HDBSCAN included) show between same-kind
 events. Every story ends in a cluster; a story close to nothing is an event of one.
+
+Events are found in two steps. A loose cut first gathers stories on one subject (the topic);
+within each topic the lexical weights are fitted again on that topic's stories alone, so the
+names every story of the topic shares ("Teixeira", "Iran") count for little and the names
+that only one of its events uses ("Angels" against "Red Sox") decide the finer cut.
 """
 from __future__ import annotations
 
@@ -18,9 +23,10 @@ from datetime import datetime
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
-from sklearn.feature_extraction.text import TfidfVectorizer
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 
-from pipeline.lexical import evidence_vectors
+from pipeline.lexical import term_counts, tfidf_rows
 from pipeline.records import Article
 
 
@@ -38,22 +44,18 @@ def _add_cosines(out: np.ndarray, rows, weight: float) -> None:
         out[start:start + 2048] += block
 
 
-def story_similarity(vectors: np.ndarray, documents: list[str], embedding_weight: float) -> np.ndarray:
+def story_similarity(vectors: np.ndarray, counts: tuple[sparse.csr_matrix, sparse.csr_matrix],
+                     embedding_weight: float, max_df: float = 0.5) -> np.ndarray:
     """n x n float32 similarity: `embedding_weight` of the embedding cosine, the rest split evenly
-    between two TF-IDF cosines fitted on the window: evidence terms, and all content words."""
-    n = len(documents)
+    between two TF-IDF cosines weighed on these stories (`lexical.term_counts` rows): evidence
+    terms, and all content words. Terms in more than `max_df` of them are background."""
+    n = len(vectors)
     sim = np.zeros((n, n), dtype=np.float32)
     if embedding_weight > 0 and len(vectors):
         np.matmul(vectors, vectors.T, out=sim)
         sim *= embedding_weight
-    lexical_weight = (1.0 - embedding_weight) / 2
-    _add_cosines(sim, evidence_vectors(documents), lexical_weight)
-    words = TfidfVectorizer(stop_words="english", sublinear_tf=True, min_df=2 if n > 2 else 1,
-                            max_df=0.5 if n >= 10 else 1.0, dtype=np.float32)
-    try:
-        _add_cosines(sim, words.fit_transform(documents).tocsr(), lexical_weight)
-    except ValueError:  # no word survives the document-frequency limits
-        pass
+    for term_counts in counts:
+        _add_cosines(sim, tfidf_rows(term_counts, max_df), (1.0 - embedding_weight) / 2)
     return sim
 
 
@@ -75,13 +77,59 @@ def blended_distance(
     return dist
 
 
+def event_distance(
+    vectors: np.ndarray,
+    documents: list[str],
+    times: list[datetime | None],
+    embedding_weight: float,
+    topic_distance: float,
+    time_scale_days: float,
+    time_weight: float,
+) -> np.ndarray:
+    """n x n float32 distance between stories for event clustering.
+
+    Stories of different topics (average-linkage groups cut at `topic_distance` over the
+    whole window) are 2 apart; inside a topic, the blended distance with lexical weights
+    fitted on that topic's stories (no term dropped as background: in a topic of two events
+    the bigger event's names can be in most stories) plus the publication-time penalty.
+    """
+    n = len(documents)
+    counts = term_counts(documents)
+    topics = cluster_labels(blended_distance(story_similarity(vectors, counts, embedding_weight),
+                                             [None] * n), topic_distance)
+    dist = np.full((n, n), 2.0, dtype=np.float32)
+    for members in _groups(list(range(n)), topics):
+        idx = np.array(members)
+        inner = story_similarity(vectors[idx], tuple(c[idx] for c in counts), embedding_weight, max_df=1.0)
+        dist[np.ix_(idx, idx)] = blended_distance(inner, [times[i] for i in members], time_scale_days, time_weight)
+    return dist
+
+
 def cluster_labels(distance: np.ndarray, max_distance: float) -> np.ndarray:
-    """Average-linkage clusters whose mean inner distance stays within `max_distance`."""
+    """Average-linkage clusters whose mean inner distance stays within `max_distance`.
+
+    Two stories with no chain of pairs within `max_distance` between them can never share a
+    cluster (every pair across would be farther), so each connected part of that graph is
+    linked on its own: far cheaper than one linkage over the window when topics are many.
+    """
     n = len(distance)
+    labels = np.zeros(n, dtype=int)
     if n < 2:
-        return np.zeros(n, dtype=int)
-    condensed = squareform(distance, checks=False).astype(np.float64)  # distance is symmetric
-    return fcluster(linkage(condensed, method="average"), t=max_distance, criterion="distance").astype(int) - 1
+        return labels
+    n_parts, part = connected_components(sparse.csr_matrix(distance <= max_distance), directed=False)
+    order = np.argsort(part, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(part[order]) != 0])
+    next_label = 0
+    for members in np.split(order, starts[1:]):
+        if len(members) == 1:
+            found = np.zeros(1, dtype=int)
+        else:
+            # distance is symmetric: the condensed form takes its upper triangle
+            condensed = squareform(distance[np.ix_(members, members)], checks=False).astype(np.float64)
+            found = fcluster(linkage(condensed, method="average"), t=max_distance, criterion="distance") - 1
+        labels[members] = found + next_label
+        next_label += int(found.max()) + 1
+    return labels
 
 
 def new_id(prefix: str, founder: str, taken: set[str]) -> str:

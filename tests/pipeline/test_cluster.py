@@ -45,8 +45,10 @@ def test_names_and_numbers_split_events_of_one_kind():
              (("Springfield", 3), ("Dayton", 5), ("Salem", 8), ("Provo", 2), ("Tulsa", 9), ("Boise", 4))]
     docs = quakes + other
     same_topic = np.ones((len(docs), 2), dtype=np.float32) / np.sqrt(2)  # embeddings that cannot tell them apart
-    distance = cluster.blended_distance(cluster.story_similarity(same_topic, docs, 0.1), [None] * len(docs))
-    labels = cluster.cluster_labels(distance, Settings().event_distance)
+    settings = Settings()
+    distance = cluster.event_distance(same_topic, docs, [None] * len(docs), 0.1, settings.event_topic_distance,
+                                      settings.event_time_scale_days, settings.event_time_weight)
+    labels = cluster.cluster_labels(distance, settings.event_distance)
     assert labels[0] == labels[1] and labels[2] == labels[3]
     assert labels[0] != labels[2]
 
