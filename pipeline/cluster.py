@@ -7,11 +7,6 @@ floods in different towns fall apart though they read alike. Stories published f
 cut at a distance: a story joins a group only if it is close to the group on average, which
 resists the chaining that single-linkage methods (HDBSCAN included) show between same-kind
 events. Every story ends in a cluster; a story close to nothing is an event of one.
-
-Events are found in two steps. A loose cut first gathers stories on one subject (the topic);
-within each topic the lexical weights are fitted again on that topic's stories alone, so the
-names every story of the topic shares ("Teixeira", "Iran") count for little and the names
-that only one of its events uses ("Angels" against "Red Sox") decide the finer cut.
 """
 from __future__ import annotations
 
@@ -82,27 +77,12 @@ def event_distance(
     documents: list[str],
     times: list[datetime | None],
     embedding_weight: float,
-    topic_distance: float,
     time_scale_days: float,
     time_weight: float,
 ) -> np.ndarray:
-    """n x n float32 distance between stories for event clustering.
-
-    Stories of different topics (average-linkage groups cut at `topic_distance` over the
-    whole window) are 2 apart; inside a topic, the blended distance with lexical weights
-    fitted on that topic's stories (no term dropped as background: in a topic of two events
-    the bigger event's names can be in most stories) plus the publication-time penalty.
-    """
-    n = len(documents)
-    counts = term_counts(documents)
-    topics = cluster_labels(blended_distance(story_similarity(vectors, counts, embedding_weight),
-                                             [None] * n), topic_distance)
-    dist = np.full((n, n), 2.0, dtype=np.float32)
-    for members in _groups(list(range(n)), topics):
-        idx = np.array(members)
-        inner = story_similarity(vectors[idx], tuple(c[idx] for c in counts), embedding_weight, max_df=1.0)
-        dist[np.ix_(idx, idx)] = blended_distance(inner, [times[i] for i in members], time_scale_days, time_weight)
-    return dist
+    """n x n float32 blended distance between stories for event clustering."""
+    similarity = story_similarity(vectors, term_counts(documents), embedding_weight)
+    return blended_distance(similarity, times, time_scale_days, time_weight)
 
 
 def cluster_labels(distance: np.ndarray, max_distance: float) -> np.ndarray:

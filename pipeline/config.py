@@ -42,8 +42,7 @@ class Settings(BaseSettings):
 
     # event clustering (tuned on ecbplus-dev; see bench/events.py)
     event_embedding_weight: float = Field(0.1, description="share of embedding cosine in similarity; rest lexical")
-    event_topic_distance: float = Field(0.85, description="max mean blended distance inside one topic (first cut)")
-    event_distance: float = Field(0.775, description="max mean distance inside one event, lexical weights fitted per topic")
+    event_distance: float = Field(0.7, description="max mean blended distance inside one event")
     event_time_scale_days: float = Field(7.0, description="days apart that add the full time penalty")
     event_time_weight: float = Field(0.5, description="most distance a publication gap can add")
     event_window_days: float = Field(30.0, description="an incremental run re-clusters stories this close to new ones")
@@ -68,7 +67,7 @@ class Settings(BaseSettings):
 OVERRIDABLE = (
     "lsh_threshold", "dup_jaccard", "dup_containment", "dup_char_containment",
     "embedding_model",
-    "event_embedding_weight", "event_topic_distance", "event_distance", "event_time_scale_days", "event_time_weight",
+    "event_embedding_weight", "event_distance", "event_time_scale_days", "event_time_weight",
     "storyline_distance",
 )
 

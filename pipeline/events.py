@@ -22,10 +22,10 @@ def story_time(article: Article) -> datetime:
 
 
 def window_distance(canonical: list[Article], vectors: np.ndarray, settings: Settings) -> np.ndarray:
-    """Event distance (topic first, then lexical evidence within the topic) of one window."""
+    """Blended distance between the canonical stories of one window."""
     return cluster.event_distance(vectors, [cluster.story_document(a) for a in canonical],
                                   [a.published_at for a in canonical], settings.event_embedding_weight,
-                                  settings.event_topic_distance, settings.event_time_scale_days,
+                                  settings.event_time_scale_days,
                                   settings.event_time_weight)
 
 
