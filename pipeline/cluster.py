@@ -65,9 +65,17 @@ def blended_distance(
     np.clip(dist, 0.0, 2.0, out=dist)
     secs = np.array([t.timestamp() if t else np.nan for t in times], dtype=np.float64)
     if time_weight > 0 and np.isfinite(secs).sum() > 1:
-        known = np.flatnonzero(np.isfinite(secs))  # unknown time: no evidence either way
-        gap_days = np.abs(secs[known, None] - secs[None, known]) / 86400.0
-        dist[np.ix_(known, known)] += (np.minimum(gap_days / time_scale_days, 1.0) * time_weight).astype(dist.dtype)
+        # penalty per scale of days, in row blocks of float32: no n x n float64 temporary
+        scaled = ((secs - np.nanmin(secs)) / (86400.0 * time_scale_days)).astype(dist.dtype)
+        known = np.isfinite(scaled)  # unknown time: no evidence either way
+        scaled[~known] = 0.0
+        for start in range(0, len(dist), 1024):
+            rows = slice(start, start + 1024)
+            penalty = np.abs(scaled[rows, None] - scaled[None, :])
+            np.minimum(penalty, 1.0, out=penalty)
+            penalty *= time_weight
+            penalty *= known[rows, None] & known[None, :]
+            dist[rows] += penalty
     np.fill_diagonal(dist, 0.0)
     return dist
 
