@@ -15,7 +15,7 @@ def test_overrides_replace_only_the_fields_given(monkeypatch):
 
 
 def test_overrides_are_typed_and_closed():
-    assert RunOverrides.model_validate({"event_min_cluster_size": "3"}).event_min_cluster_size == 3
+    assert RunOverrides.model_validate({"event_distance": "0.6"}).event_distance == 0.6
     with pytest.raises(pydantic.ValidationError):
         RunOverrides(event_distance="far")
     with pytest.raises(pydantic.ValidationError):
