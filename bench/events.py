@@ -34,12 +34,9 @@ def embed_dev(articles, settings: Settings) -> tuple[np.ndarray, float]:
 def cluster_dev(rows: list[dict], articles, vectors: np.ndarray, settings: Settings) -> tuple[dict, dict, dict]:
     timings = {}
     t0 = time.perf_counter()
-    similarity = cluster.story_similarity(vectors, [cluster.story_document(a) for a in articles],
-                                          settings.event_embedding_weight)
-    timings["similarity"] = time.perf_counter() - t0
+    distance = events.window_distance(articles, vectors, settings)
+    timings["distance"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    distance = cluster.blended_distance(similarity, [a.published_at for a in articles],
-                                        settings.event_time_scale_days, settings.event_time_weight)
     labels = cluster.cluster_labels(distance, settings.event_distance)
     timings["cluster"] = time.perf_counter() - t0
     t0 = time.perf_counter()

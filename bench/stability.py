@@ -30,8 +30,8 @@ from pipeline.near_duplicates import DuplicateResult
 def run_batches(batches: list[list], vectors: dict, settings: Settings):
     """Feed batches as successive runs; return the final state, the first event of each story,
     the number of merges, and the median seconds per run."""
-    state = job.StoredState([], {}, store.SCHEMAS["runs"].empty_table(), store.SCHEMAS["rejects"].empty_table(),
-                            store.SCHEMAS["events"].empty_table())
+    state = job.StoredState([], {}, *(store.SCHEMAS[name].empty_table() for name in (
+        "runs", "rejects", "events", "article_versions", "inbox_log")))
     first: dict[str, str] = {}
     n_merged, seconds = 0, []
     for batch in batches:
@@ -44,7 +44,7 @@ def run_batches(batches: list[list], vectors: dict, settings: Settings):
         n_merged += len(result.merged_into)
         for a in batch:
             first[a.article_id] = result.event_of[a.article_id]
-        state = job.StoredState(articles, result.event_of, state.runs, state.rejects, store.to_table("events", rows))
+        state = replace(state, articles=articles, event_of=result.event_of, events=store.to_table("events", rows))
     return state, first, n_merged, float(np.median(seconds))
 
 
@@ -75,7 +75,7 @@ def main() -> None:
 
     ids = [a.article_id for a in articles]
     changed = sum(final[i] != first[i] for i in ids)
-    batched_f1 = scores([gold[i] for i in ids], [final[i] for i in ids])["bcubed_f1"]
+    batched = scores([gold[i] for i in ids], [final[i] for i in ids]); batched_f1 = batched["bcubed_f1"]; print("batched P/R", round(batched["bcubed_p"], 3), round(batched["bcubed_r"], 3))
     single_f1 = scores([gold[i] for i in ids], [one_shot[i] for i in ids])["bcubed_f1"]
     agreement = scores([one_shot[i] for i in ids], [final[i] for i in ids])["bcubed_f1"]
     print(f"{len(ids)} stories in {args.batches} batches of up to {size} (shuffle seed {args.seed})")

@@ -18,9 +18,10 @@ from datetime import datetime
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
-from sklearn.feature_extraction.text import TfidfVectorizer
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 
-from pipeline.lexical import evidence_vectors
+from pipeline.lexical import term_counts, tfidf_rows
 from pipeline.records import Article
 
 
@@ -38,22 +39,18 @@ def _add_cosines(out: np.ndarray, rows, weight: float) -> None:
         out[start:start + 2048] += block
 
 
-def story_similarity(vectors: np.ndarray, documents: list[str], embedding_weight: float) -> np.ndarray:
+def story_similarity(vectors: np.ndarray, counts: tuple[sparse.csr_matrix, sparse.csr_matrix],
+                     embedding_weight: float, max_df: float = 0.5) -> np.ndarray:
     """n x n float32 similarity: `embedding_weight` of the embedding cosine, the rest split evenly
-    between two TF-IDF cosines fitted on the window: evidence terms, and all content words."""
-    n = len(documents)
+    between two TF-IDF cosines weighed on these stories (`lexical.term_counts` rows): evidence
+    terms, and all content words. Terms in more than `max_df` of them are background."""
+    n = len(vectors)
     sim = np.zeros((n, n), dtype=np.float32)
     if embedding_weight > 0 and len(vectors):
         np.matmul(vectors, vectors.T, out=sim)
         sim *= embedding_weight
-    lexical_weight = (1.0 - embedding_weight) / 2
-    _add_cosines(sim, evidence_vectors(documents), lexical_weight)
-    words = TfidfVectorizer(stop_words="english", sublinear_tf=True, min_df=2 if n > 2 else 1,
-                            max_df=0.5 if n >= 10 else 1.0, dtype=np.float32)
-    try:
-        _add_cosines(sim, words.fit_transform(documents).tocsr(), lexical_weight)
-    except ValueError:  # no word survives the document-frequency limits
-        pass
+    for term_counts in counts:
+        _add_cosines(sim, tfidf_rows(term_counts, max_df), (1.0 - embedding_weight) / 2)
     return sim
 
 
@@ -68,20 +65,59 @@ def blended_distance(
     np.clip(dist, 0.0, 2.0, out=dist)
     secs = np.array([t.timestamp() if t else np.nan for t in times], dtype=np.float64)
     if time_weight > 0 and np.isfinite(secs).sum() > 1:
-        known = np.flatnonzero(np.isfinite(secs))  # unknown time: no evidence either way
-        gap_days = np.abs(secs[known, None] - secs[None, known]) / 86400.0
-        dist[np.ix_(known, known)] += (np.minimum(gap_days / time_scale_days, 1.0) * time_weight).astype(dist.dtype)
+        # penalty per scale of days, in row blocks of float32: no n x n float64 temporary
+        scaled = ((secs - np.nanmin(secs)) / (86400.0 * time_scale_days)).astype(dist.dtype)
+        known = np.isfinite(scaled)  # unknown time: no evidence either way
+        scaled[~known] = 0.0
+        for start in range(0, len(dist), 1024):
+            rows = slice(start, start + 1024)
+            penalty = np.abs(scaled[rows, None] - scaled[None, :])
+            np.minimum(penalty, 1.0, out=penalty)
+            penalty *= time_weight
+            penalty *= known[rows, None] & known[None, :]
+            dist[rows] += penalty
     np.fill_diagonal(dist, 0.0)
     return dist
 
 
+def event_distance(
+    vectors: np.ndarray,
+    documents: list[str],
+    times: list[datetime | None],
+    embedding_weight: float,
+    time_scale_days: float,
+    time_weight: float,
+) -> np.ndarray:
+    """n x n float32 blended distance between stories for event clustering."""
+    similarity = story_similarity(vectors, term_counts(documents), embedding_weight)
+    return blended_distance(similarity, times, time_scale_days, time_weight)
+
+
 def cluster_labels(distance: np.ndarray, max_distance: float) -> np.ndarray:
-    """Average-linkage clusters whose mean inner distance stays within `max_distance`."""
+    """Average-linkage clusters whose mean inner distance stays within `max_distance`.
+
+    Two stories with no chain of pairs within `max_distance` between them can never share a
+    cluster (every pair across would be farther), so each connected part of that graph is
+    linked on its own: far cheaper than one linkage over the window when topics are many.
+    """
     n = len(distance)
+    labels = np.zeros(n, dtype=int)
     if n < 2:
-        return np.zeros(n, dtype=int)
-    condensed = squareform(distance, checks=False).astype(np.float64)  # distance is symmetric
-    return fcluster(linkage(condensed, method="average"), t=max_distance, criterion="distance").astype(int) - 1
+        return labels
+    n_parts, part = connected_components(sparse.csr_matrix(distance <= max_distance), directed=False)
+    order = np.argsort(part, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(part[order]) != 0])
+    next_label = 0
+    for members in np.split(order, starts[1:]):
+        if len(members) == 1:
+            found = np.zeros(1, dtype=int)
+        else:
+            # distance is symmetric: the condensed form takes its upper triangle
+            condensed = squareform(distance[np.ix_(members, members)], checks=False).astype(np.float64)
+            found = fcluster(linkage(condensed, method="average"), t=max_distance, criterion="distance") - 1
+        labels[members] = found + next_label
+        next_label += int(found.max()) + 1
+    return labels
 
 
 def new_id(prefix: str, founder: str, taken: set[str]) -> str:

@@ -11,9 +11,10 @@ import re
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
-WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*[A-Za-z]|[A-Za-z]|\d+(?:[.,:]\d+)*")
+# A word that starts with a capital (not a capital inside a word, as in "eBay"), or a number.
+CAPITALIZED_OR_NUMBER = re.compile(r"(?<![A-Za-z'\-])[A-Z][A-Za-z'\-]*[A-Za-z]|\d+(?:[.,:]\d+)*")
 # Words that open sentences or name days/months: capitalized, but shared by unrelated events.
 COMMON_CAPITALIZED = frozenset(ENGLISH_STOP_WORDS) | frozenset(
     "monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
@@ -24,38 +25,48 @@ COMMON_CAPITALIZED = frozenset(ENGLISH_STOP_WORDS) | frozenset(
 def evidence_terms(text: str) -> list[str]:
     """Case-folded proper-noun-like words and numbers of `text`, in order."""
     terms = []
-    for m in WORD.finditer(text):
-        token = m.group()
+    for token in CAPITALIZED_OR_NUMBER.findall(text):
         if token[0].isdigit():
             terms.append(token.replace(",", ""))
-        elif token[0].isupper():
+        else:
             folded = token.casefold().removesuffix("'s")
-            if folded in COMMON_CAPITALIZED or len(folded) < 2:
-                continue
-            terms.append(folded)
+            if folded not in COMMON_CAPITALIZED:
+                terms.append(folded)
     return terms
 
 
-def evidence_vectors(documents: list[str], max_df: float = 0.5) -> sparse.csr_matrix:
-    """Unit-length TF-IDF rows over evidence terms, fitted on `documents` themselves.
+def term_counts(documents: list[str]) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+    """Per-document counts of evidence terms and of content words (English stop words left out).
 
-    Terms in a single document cannot link two stories and terms in more than `max_df` of the
-    window are background; both are dropped. A document with no usable term gets a zero row.
+    Counting is the costly part of TF-IDF; weights for any subset of the documents come from
+    these counts (`tfidf_rows`), so a window is read once however many ways it is weighed.
     """
-    n = len(documents)
-    if n == 0:
-        return sparse.csr_matrix((0, 0), dtype=np.float32)
-    vectorizer = TfidfVectorizer(
-        analyzer=evidence_terms,
-        min_df=2 if n > 2 else 1,
-        max_df=max_df if n >= 10 else 1.0,
-        sublinear_tf=True,
-        dtype=np.float32,
-    )
-    try:
-        return vectorizer.fit_transform(documents).tocsr()
-    except ValueError:  # no term survives the document-frequency limits
-        return sparse.csr_matrix((n, 0), dtype=np.float32)
+    out = []
+    for analyzer in (evidence_terms, CountVectorizer(stop_words="english").build_analyzer()):
+        try:
+            out.append(CountVectorizer(analyzer=analyzer, dtype=np.float32).fit_transform(documents).tocsr())
+        except ValueError:  # no term at all
+            out.append(sparse.csr_matrix((len(documents), 0), dtype=np.float32))
+    return out[0], out[1]
+
+
+def tfidf_rows(counts: sparse.csr_matrix, max_df: float = 0.5) -> sparse.csr_matrix:
+    """Unit-length sublinear TF-IDF rows, idf taken over these rows alone.
+
+    Terms in a single document cannot link two stories and terms in more than `max_df` of
+    the rows are background; both weigh nothing. A row with no usable term is zero.
+    """
+    n = counts.shape[0]
+    df = np.bincount(counts.indices, minlength=counts.shape[1])
+    usable = (df >= (2 if n > 2 else 1)) & (df <= (max_df * n if n >= 10 else n))
+    idf = np.where(usable, np.log((1.0 + n) / (1.0 + df)) + 1.0, 0.0).astype(np.float32)
+    rows = counts.copy()
+    np.log(rows.data, out=rows.data)
+    rows.data += 1.0
+    rows = (rows @ sparse.diags(idf)).tocsr()
+    rows.eliminate_zeros()
+    norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1)).ravel())
+    return (sparse.diags(1.0 / np.maximum(norms, 1e-12)).astype(np.float32) @ rows).tocsr()
 
 
 def keywords(groups: list[list[str]], k: int = 6) -> list[list[str]]:

@@ -45,8 +45,10 @@ def test_names_and_numbers_split_events_of_one_kind():
              (("Springfield", 3), ("Dayton", 5), ("Salem", 8), ("Provo", 2), ("Tulsa", 9), ("Boise", 4))]
     docs = quakes + other
     same_topic = np.ones((len(docs), 2), dtype=np.float32) / np.sqrt(2)  # embeddings that cannot tell them apart
-    distance = cluster.blended_distance(cluster.story_similarity(same_topic, docs, 0.1), [None] * len(docs))
-    labels = cluster.cluster_labels(distance, Settings().event_distance)
+    settings = Settings()
+    distance = cluster.event_distance(same_topic, docs, [None] * len(docs), 0.1,
+                                      settings.event_time_scale_days, settings.event_time_weight)
+    labels = cluster.cluster_labels(distance, settings.event_distance)
     assert labels[0] == labels[1] and labels[2] == labels[3]
     assert labels[0] != labels[2]
 
@@ -97,11 +99,16 @@ def test_incremental_run_keeps_ids_and_places_new_stories(seed_vectors):
     assert events.update_events(articles, vectors, second.event_of, set(), s).event_of == second.event_of
 
 
-def test_close_events_merge_into_the_larger():
-    distance = np.array([[0, .1, .2, .9], [.1, 0, .2, .9], [.2, .2, 0, .9], [.9, .9, .9, 0]])
-    membership = np.array([[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=float)
-    merged = events.merge_close_events(distance, membership, membership.sum(axis=0), ["e_big", "e_small", "e_far"], 0.5)
-    assert merged == {"e_small": "e_big"}
+def test_incremental_run_merges_events_one_cluster_now_holds():
+    articles = normalize_seed_like()
+    vectors = np.eye(len(articles), dtype=np.float32)
+    # the two Carrboro stories were put in two events; a run with a new story re-clusters them together
+    previous = {articles[0].article_id: "e_tulsa", articles[2].article_id: "e_a", articles[3].article_id: "e_b"}
+    result = events.update_events(articles, vectors, previous, set(previous.values()), Settings())
+    assert result.merged_into == {"e_b": "e_a"}
+    assert result.event_of[articles[2].article_id] == result.event_of[articles[3].article_id] == "e_a"
+    assert result.event_of[articles[0].article_id] == "e_tulsa"
+    assert result.event_of[articles[1].article_id] not in {"e_tulsa", "e_a", "e_b"}
 
 
 def test_rebuild_maps_a_range_and_leaves_the_rest(seed_vectors):
