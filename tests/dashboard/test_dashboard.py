@@ -103,9 +103,10 @@ def test_event_page_folds_copies_under_the_canonical_story(dashboard, browser, n
     assert len(browser.find_elements("css selector", "[data-testid=story]")) == 1  # the copies are folded, not listed
     wait_for(browser, "summary", "+3 copies").click()
     copies = wait_for(browser, "table[data-testid=copies]")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", copies)
+    for source in ("AP", "Yahoo News", "MSN"):  # rows can still be drawing when the table appears
+        copies = wait_for(browser, "table[data-testid=copies]", source, timeout=30)
     text = copies.text
-    for source in ("AP", "Yahoo News", "MSN"):
-        assert source in text
     assert "exact" in text and "1.00" in text  # the verbatim copy and its score
     assert browser.find_element("css selector", "[data-testid=stVegaLiteChart], .vega-embed")  # the timeline
     shot = tmp_path / "event-page.png"
