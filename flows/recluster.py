@@ -8,18 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from flows.ingest import cluster_events, embed_articles, load_state, write_tables
 from flows.store_lock import store_write_slot
 from pipeline import job
 from pipeline.config import RunOverrides, Settings
-
-
-@task
-def stored_duplicates(data_dir: str):
-    return job.stored_duplicates(Path(data_dir))
+from pipeline.readers.common import parse_time
 
 
 @flow(name="storyflow-recluster", log_prints=False)
@@ -47,10 +43,10 @@ def rebuild_run(start: str | None, end: str | None, data_dir: str, settings: Set
     logger = get_run_logger()
     ctx = job.RunContext()
     state = load_state(data_dir)
-    dups = stored_duplicates(data_dir)
+    dups = job.stored_duplicates(state)
     canonical = [a for a in state.articles if dups.group_of[a.article_id] == a.article_id]
     vectors = embed_articles(canonical, data_dir, settings)
-    events = cluster_events(state.articles, dups, vectors, state, settings, (job.parse_time(start), job.parse_time(end)))
+    events = cluster_events(state.articles, dups, vectors, state, settings, (parse_time(start, "start"), parse_time(end, "end")))
     changed = sum(events.event_of[a] != e for a, e in state.event_of.items())
     logger.info("re-clustered %s..%s: %d stories changed event, %d events merged", start, end, changed,
                 len(events.merged_into))

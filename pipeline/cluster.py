@@ -131,10 +131,6 @@ def new_id(prefix: str, founder: str, taken: set[str]) -> str:
         salt += 1
 
 
-def new_event_id(founder_article_id: str, taken: set[str] = frozenset()) -> str:
-    return new_id("e_", founder_article_id, set(taken))
-
-
 @dataclass(slots=True)
 class Assignment:
     event_of: dict[str, str]  # member -> id

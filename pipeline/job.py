@@ -9,7 +9,7 @@ import re
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 import numpy as np
 import pyarrow as pa
@@ -20,7 +20,7 @@ from pipeline.inbox import Inbox
 from pipeline.cluster import story_document
 from pipeline.config import Settings
 from pipeline.lexical import keywords
-from pipeline.near_duplicates import DuplicateResult
+from pipeline.near_duplicates import CANONICAL_REASON, DuplicateResult
 from pipeline.storylines import assign_storylines
 from pipeline.normalize import normalize
 from pipeline.records import Article, DuplicateEdge, RawStory, Reject, utcnow
@@ -67,20 +67,10 @@ def load_state(data_dir) -> StoredState:
         group_of, edges, store.read_table(data_dir, "minhash_index"))
 
 
-def stored_duplicates(data_dir) -> DuplicateResult:
+def stored_duplicates(state: StoredState) -> DuplicateResult:
     """The duplicate groups as the last run wrote them (a rebuild re-clusters, it does not re-fold)."""
-    rows = store.read_table(data_dir, "articles").select(["article_id", "dup_group_id", "canonical_reason"]).to_pylist()
-    edges = [DuplicateEdge(**row) for row in store.read_table(data_dir, "duplicates").to_pylist()]
-    reason = next((r["canonical_reason"] for r in rows if r["canonical_reason"]), "")
-    return DuplicateResult(edges, {r["article_id"]: r["dup_group_id"] for r in rows}, reason)
-
-
-def parse_time(value: str | None) -> datetime | None:
-    """An ISO date or time; without a zone it is taken as UTC."""
-    if not value:
-        return None
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    group_of = {a.article_id: state.group_of.get(a.article_id, a.article_id) for a in state.articles}
+    return DuplicateResult(state.duplicate_edges, group_of, CANONICAL_REASON)
 
 
 def new_articles(stories: list[RawStory], state: StoredState, ingested_at: datetime) -> tuple[list[Article], int, list[Reject]]:
