@@ -30,13 +30,20 @@ def story_document(article: Article) -> str:
     return f"{article.title}\n{article.text}" if article.title else article.text
 
 
-def _add_cosines(out: np.ndarray, rows, weight: float) -> None:
-    """out += weight * rows @ rows.T for sparse unit rows, in blocks to bound temporary memory."""
+def _add_cosines(out: np.ndarray, rows: sparse.csr_matrix, block_size: int = 1024) -> None:
+    """out += rows @ rows.T for sparse rows, computing only the upper triangle.
+
+    The product is symmetric, so each block of rows is multiplied only by itself and the rows
+    after it, and the part below the diagonal is mirrored in: half the sparse work, with
+    temporary memory bounded by one block.
+    """
+    n = rows.shape[0]
     transposed = rows.T.tocsc()
-    for start in range(0, rows.shape[0], 2048):
-        block = (rows[start:start + 2048] @ transposed).toarray()
-        block *= weight
-        out[start:start + 2048] += block
+    for start in range(0, n, block_size):
+        stop = min(start + block_size, n)
+        block = (rows[start:stop] @ transposed[:, start:]).toarray()
+        out[start:stop, start:] += block
+        out[stop:, start:stop] += block[:, stop - start:].T
 
 
 def story_similarity(vectors: np.ndarray, counts: tuple[sparse.csr_matrix, sparse.csr_matrix],
@@ -49,8 +56,12 @@ def story_similarity(vectors: np.ndarray, counts: tuple[sparse.csr_matrix, spars
     if embedding_weight > 0 and len(vectors):
         np.matmul(vectors, vectors.T, out=sim)
         sim *= embedding_weight
-    for term_counts in counts:
-        _add_cosines(sim, tfidf_rows(term_counts, max_df), (1.0 - embedding_weight) / 2)
+    if n:
+        # Both cosines in one product: side by side, each unit block scaled by the square root
+        # of its weight, the rows' dot products are the weighted sum of the two cosines.
+        scale = np.float32(np.sqrt((1.0 - embedding_weight) / 2))
+        stacked = sparse.hstack([tfidf_rows(c, max_df) * scale for c in counts], format="csr")
+        _add_cosines(sim, stacked)
     return sim
 
 

@@ -8,10 +8,11 @@ name shared by every story in the window counts for little and a rare shared nam
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 # A word that starts with a capital (not a capital inside a word, as in "eBay"), or a number.
 CAPITALIZED_OR_NUMBER = re.compile(r"(?<![A-Za-z'\-])[A-Z][A-Za-z'\-]*[A-Za-z]|\d+(?:[.,:]\d+)*")
@@ -22,17 +23,48 @@ COMMON_CAPITALIZED = frozenset(ENGLISH_STOP_WORDS) | frozenset(
 )
 
 
+# scikit-learn's default token pattern: content words are what its CountVectorizer would count.
+CONTENT_WORD = re.compile(r"(?u)\b\w\w+\b")
+
+
+def _evidence_term(token: str) -> str | None:
+    """The evidence term a capitalized word or number stands for; None for a common word."""
+    if token[0].isdigit():
+        return token.replace(",", "")
+    folded = token.casefold().removesuffix("'s")
+    return None if folded in COMMON_CAPITALIZED else folded
+
+
+def _content_word(word: str) -> str | None:
+    return None if word in ENGLISH_STOP_WORDS else word
+
+
 def evidence_terms(text: str) -> list[str]:
     """Case-folded proper-noun-like words and numbers of `text`, in order."""
-    terms = []
-    for token in CAPITALIZED_OR_NUMBER.findall(text):
-        if token[0].isdigit():
-            terms.append(token.replace(",", ""))
-        else:
-            folded = token.casefold().removesuffix("'s")
-            if folded not in COMMON_CAPITALIZED:
-                terms.append(folded)
-    return terms
+    return [t for t in map(_evidence_term, CAPITALIZED_OR_NUMBER.findall(text)) if t is not None]
+
+
+def _count_rows(documents: list[str], tokens_of, term_of) -> sparse.csr_matrix:
+    """Documents x terms counts. Tokens are counted per document first and each distinct token
+    is turned into its term once per window (memoized): a window repeats the same names and
+    words thousands of times, and per-token Python work was most of the cost of counting."""
+    term_memo: dict[str, str | None] = {}
+    vocabulary: dict[str, int] = {}
+    indptr, indices, data = [0], [], []
+    for doc in documents:
+        row: dict[int, int] = {}
+        for token, count in Counter(tokens_of(doc)).items():
+            term = term_memo.get(token, term_memo)
+            if term is term_memo:
+                term = term_memo[token] = term_of(token)
+            if term is not None:
+                column = vocabulary.setdefault(term, len(vocabulary))
+                row[column] = row.get(column, 0) + count
+        indices.extend(row)
+        data.extend(row.values())
+        indptr.append(len(indices))
+    return sparse.csr_matrix((np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32),
+                              np.asarray(indptr, dtype=np.int64)), shape=(len(documents), len(vocabulary)))
 
 
 def term_counts(documents: list[str]) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
@@ -40,14 +72,10 @@ def term_counts(documents: list[str]) -> tuple[sparse.csr_matrix, sparse.csr_mat
 
     Counting is the costly part of TF-IDF; weights for any subset of the documents come from
     these counts (`tfidf_rows`), so a window is read once however many ways it is weighed.
+    Column order is first appearance: nothing downstream depends on it.
     """
-    out = []
-    for analyzer in (evidence_terms, CountVectorizer(stop_words="english").build_analyzer()):
-        try:
-            out.append(CountVectorizer(analyzer=analyzer, dtype=np.float32).fit_transform(documents).tocsr())
-        except ValueError:  # no term at all
-            out.append(sparse.csr_matrix((len(documents), 0), dtype=np.float32))
-    return out[0], out[1]
+    return (_count_rows(documents, CAPITALIZED_OR_NUMBER.findall, _evidence_term),
+            _count_rows(documents, lambda doc: CONTENT_WORD.findall(doc.lower()), _content_word))
 
 
 def tfidf_rows(counts: sparse.csr_matrix, max_df: float = 0.5) -> sparse.csr_matrix:

@@ -1,0 +1,47 @@
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import CountVectorizer
+
+from pipeline import cluster, lexical
+
+DOCS = [
+    "A magnitude 6.5 earthquake struck near Ferndale in Humboldt County on Monday, Eureka said.",
+    "Ferndale's residents cleaned up after the 6.5 quake; EUREKA lost power, and eBay's site too.",
+    "The Senate passed a 1,200-page bill on Tuesday. Sen. McCain's vote decided it, 51-49.",
+    "",
+    "the and of",  # stop words only
+    "Pro-Russian rebels shelled Donetsk's airport; the U.N. counted 3,000 dead, 1.5 million displaced.",
+]
+
+
+def _by_term(counts: sparse.csr_matrix, vocabulary: list[str]) -> list[dict[str, float]]:
+    return [{vocabulary[j]: float(counts[i, j]) for j in counts[i].indices} for i in range(counts.shape[0])]
+
+
+def test_term_counts_equal_scikit_learn_counting():
+    # the hand-rolled counter must count exactly what CountVectorizer with the same analyzers counts
+    evidence, words = lexical.term_counts(DOCS)
+    for ours, analyzer in ((evidence, lexical.evidence_terms), (words, CountVectorizer(stop_words="english").build_analyzer())):
+        reference = CountVectorizer(analyzer=analyzer).fit(DOCS)
+        expected = _by_term(reference.transform(DOCS).tocsr(), list(reference.get_feature_names_out()))
+        seen = {}
+        for row in (analyzer(d) for d in DOCS):
+            for term in row:
+                seen.setdefault(term, len(seen))
+        names = sorted(seen, key=seen.get)
+        assert _by_term(ours, names) == expected
+    assert "ferndale" in lexical.evidence_terms(DOCS[1]) and "bay" not in lexical.evidence_terms(DOCS[1])
+    assert "3000" in lexical.evidence_terms(DOCS[5])
+
+
+def test_term_counts_of_no_terms_is_empty():
+    evidence, words = lexical.term_counts(["the and of", ""])
+    assert evidence.shape == (2, 0) and words.shape == (2, 0)
+
+
+def test_upper_triangle_product_equals_full_product():
+    rows = sparse.random(37, 50, density=0.2, format="csr", dtype=np.float32, random_state=3)
+    for block_size in (1, 5, 16, 37, 64):
+        out = np.full((37, 37), 0.5, dtype=np.float32)
+        cluster._add_cosines(out, rows, block_size=block_size)
+        assert np.allclose(out, 0.5 + (rows @ rows.T).toarray(), atol=1e-6)
