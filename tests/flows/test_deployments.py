@@ -222,6 +222,29 @@ def test_schedule_is_real(stack):
     assert scheduled[0]["parameters"] == {"inputs": "inbox", "data_dir": "data"}
 
 
+def test_recluster_from_the_ui_api_maps_new_clusters_onto_old_ids(stack, seeded):
+    """The recluster deployment, run by hand with a much stricter distance, rebuilds the seeds' events."""
+    data = stack.tmp / "recluster-data"
+    shutil.copytree(seeded[0], data)  # the other tests keep the seeded store as it was
+    before = {a["article_id"]: a["event_id"] for a in read(data, "articles")}
+    run_id = stack.run_deployment("storyflow-recluster/recluster",
+                                  {"data_dir": str(data), "overrides": {"event_distance": 0.05}})
+    stack.wait_state(run_id, {"COMPLETED"})
+
+    after = {a["article_id"]: a["event_id"] for a in read(data, "articles")}
+    assert len(set(after.values())) == 5  # nothing is that close: every story is its own event now
+    old_shared = next(e for e in before.values() if list(before.values()).count(e) == 3)
+    assert list(after.values()).count(old_shared) == 1  # the split event keeps its id on one part
+    assert sum(before[a] != after[a] for a in before) == 2
+    events = {e["event_id"]: e for e in read(data, "events")}
+    assert set(after.values()) <= set(events) and all(events[e]["size"] == 1 for e in after.values())
+    runs = read(data, "runs")
+    assert len(runs) == 2 and runs[-1]["inputs"].startswith("recluster")
+    assert json.loads(runs[-1]["parameters"])["event_distance"] == 0.05
+    summary = stack.artifacts_of(run_id)["markdown"]["data"]
+    assert "stories that changed event: 2" in summary
+
+
 def copies_of_seeds(rng: random.Random) -> dict[str, dict]:
     """Damaged copies of seeds under new ids, each with its seed's date."""
     manifest = {json.loads(line)["id"][:3]: json.loads(line) for line in (SEEDS / "manifest.jsonl").read_text().splitlines()}
