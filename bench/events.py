@@ -7,6 +7,10 @@ and pairwise precision/recall/F1 and ARI of the events against the gold `event` 
 and of the storylines against the gold `topic`. Every story is clustered as a canonical
 story (the near-duplicate stage is left out: duplicates only inherit their canonical's event).
 The dev set has no dates, so lexical evidence and embeddings do all the work.
+
+To show whether the tuned `event_distance` is a knife-edge it also prints B-cubed F1 over a
+range of thresholds, and a held-out check: the topics are split in two halves, the threshold
+is chosen on one half (each half clustered as its own window) and scored on the other.
 """
 from __future__ import annotations
 
@@ -51,6 +55,31 @@ def cluster_dev(rows: list[dict], articles, vectors: np.ndarray, settings: Setti
     return event_scores, storyline_scores, timings
 
 
+THRESHOLDS = np.round(np.arange(0.6, 0.801, 0.025), 3)
+
+
+def f1_by_threshold(distance: np.ndarray, gold: list[str], thresholds=THRESHOLDS) -> dict[float, float]:
+    """B-cubed F1 of the events cut at each threshold from one distance matrix."""
+    return {float(t): scores(gold, list(cluster.cluster_labels(distance, t)))["bcubed_f1"] for t in thresholds}
+
+
+def held_out(rows: list[dict], articles, vectors: np.ndarray, settings: Settings) -> list[str]:
+    """Tune the threshold on half the topics, score it on the other half; both ways round."""
+    topics = sorted({r["topic"] for r in rows})
+    halves = [[i for i, r in enumerate(rows) if topics.index(r["topic"]) % 2 == k] for k in (0, 1)]
+    curves = []
+    for members in halves:
+        distance = events.window_distance([articles[i] for i in members], vectors[members], settings)
+        curves.append(f1_by_threshold(distance, [rows[i]["event"] for i in members]))
+    lines = []
+    for tune, test in ((0, 1), (1, 0)):
+        chosen = max(curves[tune], key=curves[tune].get)
+        lines.append(f"tuned on half {tune} (best {chosen:.3f}: F1 {curves[tune][chosen]:.3f}) -> half {test} F1 "
+                     f"{curves[test][chosen]:.3f} (its own best {max(curves[test].values()):.3f}, "
+                     f"at the default {settings.event_distance}: {curves[test].get(settings.event_distance, float('nan')):.3f})")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="timing runs; medians are printed")
@@ -73,6 +102,11 @@ def main() -> None:
                   f"pairwise P/R/F1 {s['pair_p']:.3f}/{s['pair_r']:.3f}/{s['pair_f1']:.3f}   "
                   f"ARI {s['ari']:.3f}   clusters {s['n_clusters']}")
         stages = results[0][2].keys()
+        distance = events.window_distance(articles, vectors, settings)
+        curve = f1_by_threshold(distance, [r["event"] for r in rows])
+        print("  events B3 F1 by event_distance: " + "  ".join(f"{t:.3f}:{f:.3f}" for t, f in curve.items()))
+        for line in held_out(rows, articles, vectors, settings):
+            print(f"  held-out topics: {line}")
         print(f"  stage times (s): normalize {normalize_s:.3f}  embed {embed_s:.2f} "
               f"({len(articles) / embed_s:.1f} stories/s)  " + "  ".join(
                   f"{k} {statistics.median(r[2][k] for r in results):.3f}" for k in stages) + f"  (medians of {args.runs})")

@@ -75,14 +75,15 @@ def main() -> None:
 
     ids = [a.article_id for a in articles]
     changed = sum(final[i] != first[i] for i in ids)
-    batched = scores([gold[i] for i in ids], [final[i] for i in ids]); batched_f1 = batched["bcubed_f1"]; print("batched P/R", round(batched["bcubed_p"], 3), round(batched["bcubed_r"], 3))
-    single_f1 = scores([gold[i] for i in ids], [one_shot[i] for i in ids])["bcubed_f1"]
+    batched = scores([gold[i] for i in ids], [final[i] for i in ids])
+    single = scores([gold[i] for i in ids], [one_shot[i] for i in ids])
     agreement = scores([one_shot[i] for i in ids], [final[i] for i in ids])["bcubed_f1"]
     print(f"{len(ids)} stories in {args.batches} batches of up to {size} (shuffle seed {args.seed})")
     print(f"stories whose event id changed after first assignment: {changed} ({changed / len(ids):.2%}); "
           f"events merged: {n_merged}")
-    print(f"B-cubed F1 vs gold: batched {batched_f1:.3f}   one batch {single_f1:.3f}   "
-          f"difference {batched_f1 - single_f1:+.3f}")
+    for name, s in (("batched", batched), ("one batch", single)):
+        print(f"B-cubed vs gold, {name:9s}: P {s['bcubed_p']:.3f}  R {s['bcubed_r']:.3f}  F1 {s['bcubed_f1']:.3f}")
+    print(f"B-cubed F1 difference, batched - one batch: {batched['bcubed_f1'] - single['bcubed_f1']:+.3f}")
     print(f"B-cubed F1 of batched vs one-batch events: {agreement:.3f}")
     rebuilt_f1 = scores([gold[i] for i in ids], [rebuilt[i] for i in ids])["bcubed_f1"]
     moved = sum(rebuilt[i] != final[i] for i in ids)
