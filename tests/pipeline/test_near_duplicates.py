@@ -8,7 +8,7 @@ from datasketch import MinHash
 
 from pipeline import job, store, synth
 from pipeline.near_duplicates import (
-    DuplicateParams, DuplicateRules, MinHasher, candidate_pairs, find_duplicates, fingerprint, gram_codes,
+    DuplicateParams, DuplicateRules, MinHasher, candidate_pairs, find_duplicates, fingerprint, gram_codes, paragraphs,
     update_duplicates, verify,
 )
 from pipeline.normalize import normalize
@@ -66,6 +66,47 @@ def test_same_event_articles_sharing_quotes_are_not_duplicates(seed_stories):
     for x, y in ((a, b), (a, c), (b, c)):
         scores, rule = verify(x, y, DuplicateRules())
         assert rule is None and scores.containment < 0.25 and scores.char_containment < 0.35
+        assert scores.paragraph_containment < 0.35
+
+
+def test_paragraphs_drop_short_lines():
+    text = "Top story\nLONDON (AFP) -\n" + "one two three four five six seven eight nine ten eleven twelve.\nAdvertisement"
+    assert paragraphs(text, 12) == "one two three four five six seven eight nine ten eleven twelve."
+    assert paragraphs(text, 13) == ""
+
+
+def test_a_rewrapped_copy_is_found_by_its_paragraphs(seed_stories):
+    # two scanned paragraphs under a new headline, furniture and a long block of related links
+    # from a story of the same event: the wrapping outweighs the copy as a whole
+    original, donor = seed_stories[1], seed_stories[0]
+    kept = synth.ocr_noise("\n".join(synth.SENTENCE_END.split(original.body)[:3]), random.Random(3), 0.6)
+    related = [" ".join(s.split()[:10]) for s in synth.SENTENCE_END.split(donor.body)[:12]]
+    body = "\n".join(["Top story", "WASHINGTON (AP) —", kept, *synth.BOILERPLATE[:4], "Related stories", *related])
+    articles = normalize([original, donor, copy_of(original, "wrapped", body)])
+    scores, rule = verify(fingerprint(articles[2]), fingerprint(articles[0]), DuplicateRules())
+    assert scores.char_containment < 0.6 and scores.containment < 0.55  # the older rules miss it
+    assert rule.startswith("paragraph containment") and scores.paragraph_containment >= 0.7
+    assert verify(fingerprint(articles[2]), fingerprint(articles[1]), DuplicateRules())[1] is None  # not the donor
+    (edge,) = find_duplicates(articles).edges
+    assert (edge.article_id, edge.duplicate_of) == (articles[2].article_id, articles[0].article_id)
+    assert edge.rule == rule
+
+
+def test_a_text_of_short_lines_has_no_paragraph_to_match(seed_stories):
+    headlines = "\n".join(" ".join(s.split()[:8]) for s in synth.SENTENCE_END.split(seed_stories[3].body)[:10])
+    a, b = normalize([seed_stories[3], replace(seed_stories[3], source_id="headlines", body=headlines)])
+    assert fingerprint(b).paragraph_grams.size == 0
+    assert verify(fingerprint(a), fingerprint(b), DuplicateRules())[0].paragraph_containment == 0.0
+
+
+def test_a_copy_cut_shorter_than_the_long_lead_is_found_by_the_short_one(seed_stories):
+    original = seed_stories[2]
+    cut = copy_of(original, "cut", original.body.split("\n")[0])  # one paragraph, about 190 letters
+    articles = normalize([original, cut])
+    (edge,) = find_duplicates(articles).edges
+    assert (edge.article_id, edge.duplicate_of) == (articles[1].article_id, articles[0].article_id)
+    # with the long lead alone the pair is never proposed
+    assert find_duplicates(articles, DuplicateParams(lead_chars=(600,))).edges == []
 
 
 def test_a_patchwork_of_two_stories_does_not_chain_them(seed_stories):
@@ -198,9 +239,10 @@ def test_index_written_with_other_parameters_is_rebuilt(seed_stories, tmp_path):
 def test_candidates_of_a_few_queries_are_those_of_the_whole_batch_that_involve_them():
     # the screened path (few queries against a large index) must find what a full sort finds
     rng = np.random.default_rng(11)
-    signatures = rng.integers(0, 50, size=(3000, 160), dtype=np.uint32)  # few values: many shared bands
+    params = DuplicateParams()
+    signatures = rng.integers(0, 50, size=(3000, params.width), dtype=np.uint32)  # few values: many shared bands
     signatures[2990:] = signatures[:10]  # ten exact copies among the queries
-    keys = DuplicateParams().band_keys(signatures)
+    keys = params.band_keys(signatures)
     queries = np.arange(2950, 3000)
     few = candidate_pairs(keys, queries, max_bucket=10_000)
     every = candidate_pairs(keys, np.arange(3000), max_bucket=10_000)
