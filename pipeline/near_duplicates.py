@@ -339,6 +339,11 @@ def overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return inter / (len(a) + len(b) - inter), inter / min(len(a), len(b))
 
 
+def share_found(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of the sorted unique values `a` also in `b`."""
+    return len(np.intersect1d(a, b, assume_unique=True)) / len(a) if len(a) else 0.0
+
+
 def paragraph_containment(a: Fingerprint, b: Fingerprint) -> float:
     """Share of the smaller paragraph part's grams found anywhere in the other text.
 
@@ -428,7 +433,7 @@ class DuplicateParams:
     # small sketches of each story's lead, its first `lead_chars` folded letters for each length:
     # trimmed copies keep the lead even when they keep little of the whole, and a copy cut
     # shorter than a long lead still holds a short one whole
-    lead_chars: tuple[int, ...] = (600, 200)
+    lead_chars: tuple[int, ...] = (600, 200, 80)
     lead_perm: int = 32
     sample_bits: int = 3  # one gram in 2**sample_bits is sketched
     lead_threshold: float = 0.5
@@ -449,7 +454,8 @@ class DuplicateParams:
         return cls(
             shingle_words=settings.shingle_words, num_perm=settings.minhash_perm, seed=settings.minhash_seed,
             lsh_threshold=settings.lsh_threshold, window_days=settings.dup_window_days,
-            rules=DuplicateRules(settings.dup_jaccard, settings.dup_containment, settings.dup_char_containment),
+            rules=DuplicateRules(settings.dup_jaccard, settings.dup_containment, settings.dup_char_containment,
+                                 settings.dup_paragraph_containment),
         )
 
     @property
@@ -636,6 +642,7 @@ def update_duplicates(
             method = "exact" if canon in twins else "minhash"
             if method == "exact":
                 rule = rule or "exact: same text as a member of the group"
+            closest = canon
             reachable = not rule and scores.char_containment >= rules.via_support
             for member in members.get(canon, []) if reachable else []:
                 # a copy of a copy: one step through a member that verified against the canonical
@@ -643,10 +650,12 @@ def update_duplicates(
                     n_verified += 1
                     member_rule = verify(fp(aid), fp(member), rules)[1]
                     if member_rule:
-                        rule = f"{VIA}{member}: {member_rule}"
+                        rule, closest = f"{VIA}{member}: {member_rule}", member
                         break
             if rule:
-                rank = (method == "exact", not rule.startswith(VIA), scores.jaccard + scores.containment + scores.char_containment)
+                # the group whose story (the canonical, or the member it reached the group through)
+                # explains most of its text: a short story quoted whole in it explains little
+                rank = (method == "exact", share_found(fp(aid).grams, fp(closest).grams))
                 if best is None or rank > best[0]:
                     best = (rank, canon, scores, method, rule)
         if best is None:

@@ -257,3 +257,19 @@ def test_the_stage_sketch_is_the_minhash_of_sampled_grams():
     sig = params.sketch_texts(texts, texts_per_pass=2)  # a pass boundary inside the batch
     np.testing.assert_array_equal(sig[:, : params.num_perm], MinHasher(params.num_perm, params.seed).signatures(texts))
     assert (sig[2] == np.iinfo(np.uint32).max).all()  # no grams, no minima
+
+
+def test_a_copy_quoting_a_short_story_whole_joins_the_story_it_copies(seed_stories):
+    # the copy holds all of a one-sentence story (a related link) and so verifies against it at
+    # containment 1.0, but most of its text is its own original: that group is the closer one
+    original, other = seed_stories[3], seed_stories[2]
+    sentence = synth.SENTENCE_END.split(other.body)[0]
+    short = replace(other, source_id="short", body=sentence, published_at=original.published_at - timedelta(hours=1))
+    kept = synth.ocr_noise("\n".join(original.body.split("\n")[:4]), random.Random(5), 0.5)
+    articles = normalize([original, short, copy_of(original, "quoting", f"{kept}\nRelated stories\n{sentence}")])
+    prints = [fingerprint(a) for a in articles]
+    assert verify(prints[2], prints[1], DuplicateRules())[1]  # it does verify against the short story...
+    assert verify(prints[2], prints[0], DuplicateRules())[1]
+    assert verify(prints[0], prints[1], DuplicateRules())[1] is None
+    (edge,) = find_duplicates(articles).edges
+    assert (edge.article_id, edge.duplicate_of) == (articles[2].article_id, articles[0].article_id)  # ...but joins its own
