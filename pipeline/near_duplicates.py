@@ -46,10 +46,6 @@ FILTER_BITS = 24  # a bitmap of the query keys' top bits screens a large index's
 GRAM = 9  # letters per character gram: long enough that different articles rarely share one
 
 
-def words(text: str) -> list[str]:
-    return WORD.findall(text.casefold())
-
-
 def fold_letters(text: str) -> bytes:
     """The text's letters and digits as UTF-8, case- and look-alike-folded ("rn" read as "m").
 
@@ -272,13 +268,17 @@ class Fingerprint:
     paragraph_grams: np.ndarray
 
 
-def paragraphs(text: str, min_words: int) -> str:
-    """The text's lines of at least `min_words` words: what is left once page furniture is gone.
+def words_and_paragraphs(text: str, min_words: int) -> tuple[list[str], str]:
+    """The text's words (casefolded runs of word characters), and its lines of at least `min_words` words, casefolded:
+    what is left once page furniture is gone.
 
     Headlines, datelines, boilerplate and "related stories" links are short lines; the story
     itself is written in sentences and paragraphs.
     """
-    return "\n".join(line for line in text.split("\n") if len(WORD.findall(line)) >= min_words)
+    lines = text.casefold().split("\n")
+    per_line = [WORD.findall(line) for line in lines]  # no word spans a line break
+    return ([w for line_words in per_line for w in line_words],
+            "\n".join(line for line, line_words in zip(lines, per_line) if len(line_words) >= min_words))
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:
@@ -312,10 +312,14 @@ def fingerprints(articles: list[Article], shingle_words: int = 3, paragraph_word
     for first in range(0, len(articles), per_pass):  # bounded memory
         part = articles[first:first + per_pass]
         grams = text_grams([a.text for a in part])
-        paragraph_grams = text_grams([paragraphs(a.text, paragraph_words) for a in part])
-        for article, whole, body in zip(part, grams, paragraph_grams):
-            tokens = words(article.text)
-            out.append(Fingerprint(shingle_hashes(tokens, shingle_words), whole, len(tokens), body))
+        tokens, bodies = zip(*(words_and_paragraphs(a.text, paragraph_words) for a in part)) if part else ((), ())
+        # most stories are paragraphs alone: their grams are the whole text's
+        cut = [i for i, (a, body) in enumerate(zip(part, bodies)) if body != a.text.casefold()]
+        paragraph_grams = list(grams)
+        for i, body_grams in zip(cut, text_grams([bodies[i] for i in cut])):
+            paragraph_grams[i] = body_grams
+        for text_words, whole, body in zip(tokens, grams, paragraph_grams):
+            out.append(Fingerprint(shingle_hashes(text_words, shingle_words), whole, len(text_words), body))
     return out
 
 
