@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     dup_jaccard: float = Field(0.5, description="word-shingle Jaccard that alone proves a copy")
     dup_containment: float = Field(0.55, description="word-shingle containment of the smaller in the larger")
     dup_char_containment: float = Field(0.6, description="folded char 9-gram containment for damaged copies")
+    dup_paragraph_containment: float = Field(0.7, description="char 9-gram containment of the smaller text's paragraph-"
+                                             "length lines, for copies re-wrapped in headlines, boilerplate and links")
     dup_window_days: float = Field(7.0, description="new stories are checked against stored ones this close in time "
                                    "(published_at, else ingested_at); older index entries expire")
 
@@ -66,7 +68,7 @@ class Settings(BaseSettings):
 
 # What one run may change: thresholds and the model, never paths or limits.
 OVERRIDABLE = (
-    "lsh_threshold", "dup_jaccard", "dup_containment", "dup_char_containment",
+    "lsh_threshold", "dup_jaccard", "dup_containment", "dup_char_containment", "dup_paragraph_containment",
     "embedding_model",
     "event_embedding_weight", "event_distance", "event_time_scale_days", "event_time_weight",
     "storyline_distance",

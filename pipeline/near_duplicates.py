@@ -46,10 +46,6 @@ FILTER_BITS = 24  # a bitmap of the query keys' top bits screens a large index's
 GRAM = 9  # letters per character gram: long enough that different articles rarely share one
 
 
-def words(text: str) -> list[str]:
-    return WORD.findall(text.casefold())
-
-
 def fold_letters(text: str) -> bytes:
     """The text's letters and digits as UTF-8, case- and look-alike-folded ("rn" read as "m").
 
@@ -191,10 +187,13 @@ def hasher(num_perm: int, seed: int, sample_bits: int) -> MinHasher:
 
 def plausible(a: np.ndarray, b: np.ndarray, params) -> np.ndarray:
     """Candidate pairs whose signatures agree on more than a chance band: `min_agree` minima of
-    the whole sketch (a containment copy keeps about J*num_perm of them) or a quarter of the lead's."""
-    whole = (a[:, : params.num_perm] == b[:, : params.num_perm]).sum(axis=1)
-    lead = (a[:, params.num_perm:] == b[:, params.num_perm:]).sum(axis=1)
-    return (whole >= params.min_agree) | (lead * 4 >= params.lead_perm)
+    the whole sketch (a containment copy keeps about J*num_perm of them) or a quarter of a lead's."""
+    agree = a == b
+    ok = agree[:, : params.num_perm].sum(axis=1) >= params.min_agree
+    for k in range(len(params.lead_chars)):
+        lo = params.num_perm + k * params.lead_perm
+        ok |= agree[:, lo:lo + params.lead_perm].sum(axis=1) * 4 >= params.lead_perm
+    return ok
 
 
 @functools.lru_cache(maxsize=16)  # datasketch integrates false-positive/negative curves: slow
@@ -261,11 +260,25 @@ def candidate_pairs(keys: np.ndarray, queries: np.ndarray, max_bucket: int) -> n
 @dataclass(slots=True)
 class Fingerprint:
     """What verification compares, as sorted unique uint64 arrays: word shingles (in-process
-    hashes) and folded char grams."""
+    hashes), folded char grams, and the folded char grams of its paragraphs alone."""
 
     shingles: np.ndarray
     grams: np.ndarray
     n_tokens: int
+    paragraph_grams: np.ndarray
+
+
+def words_and_paragraphs(text: str, min_words: int) -> tuple[list[str], str]:
+    """The text's words (casefolded runs of word characters), and its lines of at least `min_words` words, casefolded:
+    what is left once page furniture is gone.
+
+    Headlines, datelines, boilerplate and "related stories" links are short lines; the story
+    itself is written in sentences and paragraphs.
+    """
+    lines = text.casefold().split("\n")
+    per_line = [WORD.findall(line) for line in lines]  # no word spans a line break
+    return ([w for line_words in per_line for w in line_words],
+            "\n".join(line for line, line_words in zip(lines, per_line) if len(line_words) >= min_words))
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:
@@ -285,22 +298,33 @@ def shingle_hashes(tokens: list[str], n: int) -> np.ndarray:
     return sorted_unique(shingle)
 
 
-def fingerprints(articles: list[Article], shingle_words: int = 3, per_pass: int = 512) -> list[Fingerprint]:
+def text_grams(texts: list[str]) -> list[np.ndarray]:
+    """Each text's folded char gram codes, sorted and unique, folded in one numpy pass."""
+    raw, offsets = fold_texts(texts)
+    codes = all_gram_codes(raw)
+    return [sorted_unique(codes[offsets[i]:max(offsets[i], offsets[i + 1] - GRAM + 1)]) for i in range(len(texts))]
+
+
+def fingerprints(articles: list[Article], shingle_words: int = 3, paragraph_words: int = 12,
+                 per_pass: int = 512) -> list[Fingerprint]:
     """Fingerprints of many articles; their char grams a few hundred texts per numpy pass."""
     out = []
     for first in range(0, len(articles), per_pass):  # bounded memory
         part = articles[first:first + per_pass]
-        raw, offsets = fold_texts([a.text for a in part])
-        codes = all_gram_codes(raw)
-        for i, article in enumerate(part):
-            grams = sorted_unique(codes[offsets[i]:max(offsets[i], offsets[i + 1] - GRAM + 1)])
-            tokens = words(article.text)
-            out.append(Fingerprint(shingle_hashes(tokens, shingle_words), grams, len(tokens)))
+        grams = text_grams([a.text for a in part])
+        tokens, bodies = zip(*(words_and_paragraphs(a.text, paragraph_words) for a in part)) if part else ((), ())
+        # most stories are paragraphs alone: their grams are the whole text's
+        cut = [i for i, (a, body) in enumerate(zip(part, bodies)) if body != a.text.casefold()]
+        paragraph_grams = list(grams)
+        for i, body_grams in zip(cut, text_grams([bodies[i] for i in cut])):
+            paragraph_grams[i] = body_grams
+        for text_words, whole, body in zip(tokens, grams, paragraph_grams):
+            out.append(Fingerprint(shingle_hashes(text_words, shingle_words), whole, len(text_words), body))
     return out
 
 
-def fingerprint(article: Article, shingle_words: int = 3) -> Fingerprint:
-    return fingerprints([article], shingle_words)[0]
+def fingerprint(article: Article, shingle_words: int = 3, paragraph_words: int = 12) -> Fingerprint:
+    return fingerprints([article], shingle_words, paragraph_words)[0]
 
 
 @dataclass(slots=True)
@@ -308,6 +332,7 @@ class Scores:
     jaccard: float
     containment: float
     char_containment: float
+    paragraph_containment: float = 0.0
 
 
 def overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -316,6 +341,24 @@ def overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
         return 0.0, 0.0
     inter = len(np.intersect1d(a, b, assume_unique=True))
     return inter / (len(a) + len(b) - inter), inter / min(len(a), len(b))
+
+
+def share_found(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of the sorted unique values `a` also in `b`."""
+    return len(np.intersect1d(a, b, assume_unique=True)) / len(a) if len(a) else 0.0
+
+
+def paragraph_containment(a: Fingerprint, b: Fingerprint) -> float:
+    """Share of the smaller paragraph part's grams found anywhere in the other text.
+
+    A copy wrapped in a new headline, boilerplate and links to other stories keeps its
+    paragraphs, while the wrapping dilutes its containment as a whole. Zero when either
+    text has no paragraph: a text of short lines alone proves nothing.
+    """
+    if not len(a.paragraph_grams) or not len(b.paragraph_grams):
+        return 0.0
+    small, other = (a.paragraph_grams, b.grams) if len(a.paragraph_grams) <= len(b.paragraph_grams) else (b.paragraph_grams, a.grams)
+    return len(np.intersect1d(small, other, assume_unique=True)) / len(small)
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +372,7 @@ class DuplicateRules:
     jaccard: float = 0.5
     containment: float = 0.55
     char_containment: float = 0.6
+    paragraph_containment: float = 0.7
     via_support: float = 0.3  # char containment against the canonical needed to join through a member
     min_tokens: int = 8  # tiny texts match too easily to be called copies
 
@@ -342,12 +386,15 @@ class DuplicateRules:
             return f"word containment >= {self.containment}"
         if s.char_containment >= self.char_containment:  # OCR noise, garbling: words broken, letters kept
             return f"char containment >= {self.char_containment}"
+        if s.paragraph_containment >= self.paragraph_containment:  # re-wrapped: new furniture around kept paragraphs
+            # the duplicates table has no column for this score: the rule carries it
+            return f"paragraph containment {s.paragraph_containment:.2f} >= {self.paragraph_containment}"
         return None
 
 
 def verify(a: Fingerprint, b: Fingerprint, rules: DuplicateRules) -> tuple[Scores, str | None]:
     jac, cont = overlap(a.shingles, b.shingles)
-    scores = Scores(jac, cont, overlap(a.grams, b.grams)[1])
+    scores = Scores(jac, cont, overlap(a.grams, b.grams)[1], paragraph_containment(a, b))
     return scores, rules.decide(scores, min(a.n_tokens, b.n_tokens))
 
 
@@ -383,12 +430,14 @@ def seen_at(article: Article) -> datetime:
 @dataclass(frozen=True, slots=True)
 class DuplicateParams:
     shingle_words: int = 3
+    paragraph_words: int = 12  # a line this long is part of the story, shorter ones may be page furniture
     num_perm: int = 128
     seed: int = 1
     lsh_threshold: float = 0.15
-    # a second, small sketch of each story's lead: trimmed and re-wrapped copies keep the lead
-    # even when they keep little of the whole
-    lead_chars: int = 600
+    # small sketches of each story's lead, its first `lead_chars` folded letters for each length:
+    # trimmed copies keep the lead even when they keep little of the whole, and a copy cut
+    # shorter than a long lead still holds a short one whole
+    lead_chars: tuple[int, ...] = (600, 200, 80)
     lead_perm: int = 32
     sample_bits: int = 3  # one gram in 2**sample_bits is sketched
     lead_threshold: float = 0.5
@@ -400,7 +449,7 @@ class DuplicateParams:
     @property
     def sketch(self) -> str:
         """Identifies signatures that can be compared: stored ones with another sketch are rebuilt."""
-        return (f"{SCHEME}/perm{self.num_perm}+{self.lead_perm}x{self.lead_chars}/seed{self.seed}/gram{GRAM}"
+        return (f"{SCHEME}/perm{self.num_perm}+{self.lead_perm}x{'x'.join(map(str, self.lead_chars))}/seed{self.seed}/gram{GRAM}"
                 f"/sample{self.sample_bits}")
 
     @classmethod
@@ -409,32 +458,37 @@ class DuplicateParams:
         return cls(
             shingle_words=settings.shingle_words, num_perm=settings.minhash_perm, seed=settings.minhash_seed,
             lsh_threshold=settings.lsh_threshold, window_days=settings.dup_window_days,
-            rules=DuplicateRules(settings.dup_jaccard, settings.dup_containment, settings.dup_char_containment),
+            rules=DuplicateRules(settings.dup_jaccard, settings.dup_containment, settings.dup_char_containment,
+                                 settings.dup_paragraph_containment),
         )
 
     @property
     def width(self) -> int:
-        return self.num_perm + self.lead_perm
+        return self.num_perm + self.lead_perm * len(self.lead_chars)
 
     def sketch_texts(self, texts: list[str], texts_per_pass: int = 512) -> np.ndarray:
-        """Each story's whole-text signature followed by its lead's signature."""
+        """Each story's whole-text signature followed by its leads' signatures."""
         whole, lead = hasher(self.num_perm, self.seed, self.sample_bits), hasher(self.lead_perm, self.seed, self.sample_bits)
         sig = np.full((len(texts), self.width), np.iinfo(np.uint32).max, dtype=np.uint32)
         for first in range(0, len(texts), texts_per_pass):  # bounded memory
             codes, owner, position = sampled_grams(texts[first:first + texts_per_pass], self.sample_bits)
             mixed, owner = _fmix(input_hashes(codes), 32), owner + first
             whole.fill(sig[:, : self.num_perm], mixed, owner)
-            in_lead = position <= self.lead_chars - GRAM
-            lead.fill(sig[:, self.num_perm:], mixed[in_lead], owner[in_lead])
+            for k, chars in enumerate(self.lead_chars):
+                in_lead = position <= chars - GRAM
+                lo = self.num_perm + k * self.lead_perm
+                lead.fill(sig[:, lo:lo + self.lead_perm], mixed[in_lead], owner[in_lead])
         return sig
 
     def band_keys(self, signatures: np.ndarray) -> np.ndarray:
         bands, rows = lsh_bands(self.lsh_threshold, self.num_perm)
         lead_bands, lead_rows = lsh_bands(self.lead_threshold, self.lead_perm)
-        return np.concatenate([
-            band_keys(signatures[:, : self.num_perm], bands, rows),
-            band_keys(signatures[:, self.num_perm:], lead_bands, lead_rows, first_band=bands),
-        ], axis=1)
+        keys = [band_keys(signatures[:, : self.num_perm], bands, rows)]
+        for k in range(len(self.lead_chars)):
+            lo = self.num_perm + k * self.lead_perm
+            keys.append(band_keys(signatures[:, lo:lo + self.lead_perm], lead_bands, lead_rows,
+                                  first_band=bands + k * lead_bands))
+        return np.concatenate(keys, axis=1)
 
 
 @dataclass(slots=True)
@@ -561,11 +615,12 @@ def update_duplicates(
                                                         for aid in twins if aid in by_id}
     needed |= {group_of[aid] for aid in needed if group_of.get(aid) in by_id}
     needed = sorted(needed)
-    prints = dict(zip(needed, fingerprints([by_id[aid] for aid in needed], params.shingle_words)))
+    prints = dict(zip(needed, fingerprints([by_id[aid] for aid in needed], params.shingle_words,
+                                                   params.paragraph_words)))
 
     def fp(aid: str) -> Fingerprint:
         if aid not in prints:
-            prints[aid] = fingerprint(by_id[aid], params.shingle_words)
+            prints[aid] = fingerprint(by_id[aid], params.shingle_words, params.paragraph_words)
         return prints[aid]
 
     # members that verified against their canonical directly: a copy may reach a group through them
@@ -591,6 +646,7 @@ def update_duplicates(
             method = "exact" if canon in twins else "minhash"
             if method == "exact":
                 rule = rule or "exact: same text as a member of the group"
+            closest = canon
             reachable = not rule and scores.char_containment >= rules.via_support
             for member in members.get(canon, []) if reachable else []:
                 # a copy of a copy: one step through a member that verified against the canonical
@@ -598,10 +654,12 @@ def update_duplicates(
                     n_verified += 1
                     member_rule = verify(fp(aid), fp(member), rules)[1]
                     if member_rule:
-                        rule = f"{VIA}{member}: {member_rule}"
+                        rule, closest = f"{VIA}{member}: {member_rule}", member
                         break
             if rule:
-                rank = (method == "exact", not rule.startswith(VIA), scores.jaccard + scores.containment + scores.char_containment)
+                # the group whose story (the canonical, or the member it reached the group through)
+                # explains most of its text: a short story quoted whole in it explains little
+                rank = (method == "exact", share_found(fp(aid).grams, fp(closest).grams))
                 if best is None or rank > best[0]:
                     best = (rank, canon, scores, method, rule)
         if best is None:
