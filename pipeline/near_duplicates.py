@@ -190,9 +190,8 @@ def plausible(a: np.ndarray, b: np.ndarray, params) -> np.ndarray:
     the whole sketch (a containment copy keeps about J*num_perm of them) or a quarter of a lead's."""
     agree = a == b
     ok = agree[:, : params.num_perm].sum(axis=1) >= params.min_agree
-    for k in range(len(params.lead_chars)):
-        lo = params.num_perm + k * params.lead_perm
-        ok |= agree[:, lo:lo + params.lead_perm].sum(axis=1) * 4 >= params.lead_perm
+    for lead in params.lead_columns():
+        ok |= agree[:, lead].sum(axis=1) * 4 >= params.lead_perm
     return ok
 
 
@@ -357,8 +356,9 @@ def paragraph_containment(a: Fingerprint, b: Fingerprint) -> float:
     """
     if not len(a.paragraph_grams) or not len(b.paragraph_grams):
         return 0.0
-    small, other = (a.paragraph_grams, b.grams) if len(a.paragraph_grams) <= len(b.paragraph_grams) else (b.paragraph_grams, a.grams)
-    return len(np.intersect1d(small, other, assume_unique=True)) / len(small)
+    if len(a.paragraph_grams) <= len(b.paragraph_grams):
+        return share_found(a.paragraph_grams, b.grams)
+    return share_found(b.paragraph_grams, a.grams)
 
 
 @dataclass(frozen=True, slots=True)
@@ -466,6 +466,11 @@ class DuplicateParams:
     def width(self) -> int:
         return self.num_perm + self.lead_perm * len(self.lead_chars)
 
+    def lead_columns(self) -> list[slice]:
+        """Where each lead's signature sits in a signature row, in `lead_chars` order."""
+        return [slice(self.num_perm + k * self.lead_perm, self.num_perm + (k + 1) * self.lead_perm)
+                for k in range(len(self.lead_chars))]
+
     def sketch_texts(self, texts: list[str], texts_per_pass: int = 512) -> np.ndarray:
         """Each story's whole-text signature followed by its leads' signatures."""
         whole, lead = hasher(self.num_perm, self.seed, self.sample_bits), hasher(self.lead_perm, self.seed, self.sample_bits)
@@ -474,20 +479,17 @@ class DuplicateParams:
             codes, owner, position = sampled_grams(texts[first:first + texts_per_pass], self.sample_bits)
             mixed, owner = _fmix(input_hashes(codes), 32), owner + first
             whole.fill(sig[:, : self.num_perm], mixed, owner)
-            for k, chars in enumerate(self.lead_chars):
+            for chars, columns in zip(self.lead_chars, self.lead_columns()):
                 in_lead = position <= chars - GRAM
-                lo = self.num_perm + k * self.lead_perm
-                lead.fill(sig[:, lo:lo + self.lead_perm], mixed[in_lead], owner[in_lead])
+                lead.fill(sig[:, columns], mixed[in_lead], owner[in_lead])
         return sig
 
     def band_keys(self, signatures: np.ndarray) -> np.ndarray:
         bands, rows = lsh_bands(self.lsh_threshold, self.num_perm)
         lead_bands, lead_rows = lsh_bands(self.lead_threshold, self.lead_perm)
         keys = [band_keys(signatures[:, : self.num_perm], bands, rows)]
-        for k in range(len(self.lead_chars)):
-            lo = self.num_perm + k * self.lead_perm
-            keys.append(band_keys(signatures[:, lo:lo + self.lead_perm], lead_bands, lead_rows,
-                                  first_band=bands + k * lead_bands))
+        for k, columns in enumerate(self.lead_columns()):
+            keys.append(band_keys(signatures[:, columns], lead_bands, lead_rows, first_band=bands + k * lead_bands))
         return np.concatenate(keys, axis=1)
 
 
