@@ -41,7 +41,7 @@ def cluster_dev(rows: list[dict], articles, vectors: np.ndarray, settings: Setti
     distance = events.window_distance(articles, vectors, settings)
     timings["distance"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    labels = cluster.cluster_labels(distance, settings.event_distance)
+    labels = cluster.cluster_labels(distance, events.window_cut(distance, settings))
     timings["cluster"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     event_of = {a.article_id: f"e{label}" for a, label in zip(articles, labels)}
@@ -67,16 +67,19 @@ def held_out(rows: list[dict], articles, vectors: np.ndarray, settings: Settings
     """Tune the threshold on half the topics, score it on the other half; both ways round."""
     topics = sorted({r["topic"] for r in rows})
     halves = [[i for i, r in enumerate(rows) if topics.index(r["topic"]) % 2 == k] for k in (0, 1)]
-    curves = []
+    curves, at_default = [], []
     for members in halves:
         distance = events.window_distance([articles[i] for i in members], vectors[members], settings)
-        curves.append(f1_by_threshold(distance, [rows[i]["event"] for i in members]))
+        gold = [rows[i]["event"] for i in members]
+        curves.append(f1_by_threshold(distance, gold))
+        cut = events.window_cut(distance, settings)
+        at_default.append(f"{cut:.3f}: {f1_by_threshold(distance, gold, [cut])[cut]:.3f}")
     lines = []
     for tune, test in ((0, 1), (1, 0)):
         chosen = max(curves[tune], key=curves[tune].get)
         lines.append(f"tuned on half {tune} (best {chosen:.3f}: F1 {curves[tune][chosen]:.3f}) -> half {test} F1 "
                      f"{curves[test][chosen]:.3f} (its own best {max(curves[test].values()):.3f}, "
-                     f"at the default {settings.event_distance}: {curves[test].get(settings.event_distance, float('nan')):.3f})")
+                     f"at the settings' cut for this window {at_default[test]})")
     return lines
 
 

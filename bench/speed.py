@@ -93,7 +93,7 @@ def main() -> None:
     t0 = time.perf_counter()
     distance = events.window_distance(arts, vecs, settings)
     t1 = time.perf_counter()
-    labels = events.cluster.cluster_labels(distance, settings.event_distance)
+    labels = events.cluster.cluster_labels(distance, events.window_cut(distance, settings))
     t2 = time.perf_counter()
     print(f"clustering a {args.window}-story window: similarity+distance {t1 - t0:.1f} s, linkage {t2 - t1:.1f} s, "
           f"total {t2 - t0:.1f} s; {len(set(labels))} events; peak RSS {rss_mib():.0f} MiB "

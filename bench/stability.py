@@ -1,6 +1,6 @@
 """Event id stability: the dev set fed in ten batches versus in one.
 
-    .venv/bin/python -m bench.stability [--batches 10]
+    .venv/bin/python -m bench.stability [--batches 10] [--seeds 7 8 ...] [--baseline]
 
 The dev set has no publication dates, so arrival order is a seeded shuffle and each batch
 is "ingested" one day after the previous one (published_at stays unknown, as in the corpus,
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import statistics
 import time
 from dataclasses import replace
 from datetime import timedelta
@@ -48,10 +49,61 @@ def run_batches(batches: list[list], vectors: dict, settings: Settings):
     return state, first, n_merged, float(np.median(seconds))
 
 
+def batches_of(articles: list, n_batches: int, seed: int) -> list[list]:
+    """A seeded arrival order cut into batches, each ingested one day after the previous one."""
+    order = articles[:]
+    random.Random(seed).shuffle(order)
+    size = -(-len(order) // n_batches)
+    return [[replace(a, ingested_at=dev_set.INGESTED + timedelta(days=i)) for a in order[i * size:(i + 1) * size]]
+            for i in range(n_batches)]
+
+
+def measure(articles: list, gold: dict, vectors: dict, settings: Settings, n_batches: int, seed: int) -> dict:
+    batches = batches_of(articles, n_batches, seed)
+    state, first, n_merged, per_run = run_batches(batches, vectors, settings)
+    final = state.event_of
+    one_shot = run_batches([[a for b in batches for a in b]], vectors, settings)[0].event_of
+    # what the re-cluster flow does afterwards: rebuild the whole range onto the same ids
+    everything = DuplicateResult([], {a.article_id: a.article_id for a in state.articles}, "only copy")
+    rebuilt = job.assign_events(state.articles, everything, vectors, state, settings, rebuild=(None, None)).event_of
+    ids = [a.article_id for a in articles]
+    truth = [gold[i] for i in ids]
+    return {
+        "changed": sum(final[i] != first[i] for i in ids) / len(ids),
+        "merged": n_merged,
+        "batched": scores(truth, [final[i] for i in ids]),
+        "one_batch": scores(truth, [one_shot[i] for i in ids]),
+        "agreement": scores([one_shot[i] for i in ids], [final[i] for i in ids])["bcubed_f1"],
+        "rebuilt_f1": scores(truth, [rebuilt[i] for i in ids])["bcubed_f1"],
+        "moved_by_rebuild": sum(rebuilt[i] != final[i] for i in ids) / len(ids),
+        "seconds_per_run": per_run,
+    }
+
+
+def report(name: str, results: dict[int, dict]) -> None:
+    print(f"\n== {name}")
+    for seed, r in results.items():
+        b, o = r["batched"], r["one_batch"]
+        print(f"  seed {seed:3d}: changed {r['changed']:6.2%} (merges {r['merged']:2d})  batched P/R/F1 "
+              f"{b['bcubed_p']:.3f}/{b['bcubed_r']:.3f}/{b['bcubed_f1']:.3f}  one batch F1 {o['bcubed_f1']:.3f}  "
+              f"rebuilt F1 {r['rebuilt_f1']:.3f} ({r['moved_by_rebuild']:.1%} moved)")
+    med = lambda f: statistics.median(f(r) for r in results.values())  # noqa: E731
+    print(f"  median over {len(results)} orders: stories whose event id changed after first assignment "
+          f"{med(lambda r: r['changed']):.2%} (worst {max(r['changed'] for r in results.values()):.2%}); "
+          f"B-cubed F1 batched {med(lambda r: r['batched']['bcubed_f1']):.3f} vs one batch "
+          f"{med(lambda r: r['one_batch']['bcubed_f1']):.3f} (difference "
+          f"{med(lambda r: r['batched']['bcubed_f1'] - r['one_batch']['bcubed_f1']):+.3f}); "
+          f"batched vs one-batch events F1 {med(lambda r: r['agreement']):.3f}; "
+          f"after one re-cluster F1 {med(lambda r: r['rebuilt_f1']):.3f}; "
+          f"seconds per incremental run {med(lambda r: r['seconds_per_run']):.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(7, 17)), help="arrival orders")
+    parser.add_argument("--baseline", action="store_true",
+                        help="also run with one cut for every window and merges of any size (the earlier rule)")
     args = parser.parse_args()
     settings = Settings()
     rows = dev_set.load()
@@ -60,36 +112,13 @@ def main() -> None:
     matrix = embed.embed(articles, settings.embedding_model, settings.embedding_batch_size,
                          settings.embedding_max_words, settings.embedding_max_seq_length)
     vectors = dict(zip((a.article_id for a in articles), matrix))
-
-    order = articles[:]
-    random.Random(args.seed).shuffle(order)
-    size = -(-len(order) // args.batches)
-    batches = [[replace(a, ingested_at=dev_set.INGESTED + timedelta(days=i)) for a in order[i * size:(i + 1) * size]]
-               for i in range(args.batches)]
-    state, first, n_merged, per_run = run_batches(batches, vectors, settings)
-    final = state.event_of
-    one_shot = run_batches([[a for b in batches for a in b]], vectors, settings)[0].event_of
-    # what the re-cluster flow does afterwards: rebuild the whole range onto the same ids
-    everything = DuplicateResult([], {a.article_id: a.article_id for a in state.articles}, "only copy")
-    rebuilt = job.assign_events(state.articles, everything, vectors, state, settings, rebuild=(None, None)).event_of
-
-    ids = [a.article_id for a in articles]
-    changed = sum(final[i] != first[i] for i in ids)
-    batched = scores([gold[i] for i in ids], [final[i] for i in ids])
-    single = scores([gold[i] for i in ids], [one_shot[i] for i in ids])
-    agreement = scores([one_shot[i] for i in ids], [final[i] for i in ids])["bcubed_f1"]
-    print(f"{len(ids)} stories in {args.batches} batches of up to {size} (shuffle seed {args.seed})")
-    print(f"stories whose event id changed after first assignment: {changed} ({changed / len(ids):.2%}); "
-          f"events merged: {n_merged}")
-    for name, s in (("batched", batched), ("one batch", single)):
-        print(f"B-cubed vs gold, {name:9s}: P {s['bcubed_p']:.3f}  R {s['bcubed_r']:.3f}  F1 {s['bcubed_f1']:.3f}")
-    print(f"B-cubed F1 difference, batched - one batch: {batched['bcubed_f1'] - single['bcubed_f1']:+.3f}")
-    print(f"B-cubed F1 of batched vs one-batch events: {agreement:.3f}")
-    rebuilt_f1 = scores([gold[i] for i in ids], [rebuilt[i] for i in ids])["bcubed_f1"]
-    moved = sum(rebuilt[i] != final[i] for i in ids)
-    print(f"after one re-cluster of the whole range: B-cubed F1 {rebuilt_f1:.3f}; "
-          f"{moved} stories ({moved / len(ids):.2%}) moved to another event id")
-    print(f"median seconds per incremental run (clustering + labels): {per_run:.3f}")
+    print(f"{len(articles)} stories in {args.batches} batches per arrival order; shuffle seeds {args.seeds}")
+    configs = {"as configured": settings}
+    if args.baseline:
+        configs["baseline: one cut, merges of any size"] = settings.model_copy(update={
+            "event_sparse_distance": settings.event_distance, "event_merge_max_stories": len(articles)})
+    for name, config in configs.items():
+        report(name, {seed: measure(articles, gold, vectors, config, args.batches, seed) for seed in args.seeds})
 
 
 if __name__ == "__main__":

@@ -45,7 +45,16 @@ class Settings(BaseSettings):
 
     # event clustering (tuned on ecbplus-dev; see bench/events.py)
     event_embedding_weight: float = Field(0.1, description="share of embedding cosine in similarity; rest lexical")
-    event_distance: float = Field(0.7, description="max mean blended distance inside one event")
+    event_distance: float = Field(0.7, description="max mean blended distance inside one event, where stories have "
+                                  "event_dense_neighbours or more others within it on average")
+    event_sparse_distance: float = Field(0.55, description="the same cut where stories have event_sparse_neighbours "
+                                         "or fewer (events of a story or two look closer than they are)")
+    event_sparse_neighbours: float = Field(1.5, description="mean neighbours per story (within event_distance) at "
+                                           "or below which a window is cut at event_sparse_distance")
+    event_dense_neighbours: float = Field(10.0, description="mean neighbours per story from which a window is cut "
+                                          "at event_distance")
+    event_merge_max_stories: int = Field(1, description="an incremental run folds an older event into another only if "
+                                         "it holds at most this many canonical stories (a re-cluster merges any)")
     event_time_scale_days: float = Field(7.0, description="days apart that add the full time penalty")
     event_time_weight: float = Field(0.5, description="most distance a publication gap can add")
     event_window_days: float = Field(30.0, description="an incremental run re-clusters stories this close to new ones")
@@ -70,7 +79,7 @@ class Settings(BaseSettings):
 OVERRIDABLE = (
     "lsh_threshold", "dup_jaccard", "dup_containment", "dup_char_containment", "dup_paragraph_containment",
     "embedding_model",
-    "event_embedding_weight", "event_distance", "event_time_scale_days", "event_time_weight",
+    "event_embedding_weight", "event_distance", "event_sparse_distance", "event_time_scale_days", "event_time_weight",
     "storyline_distance",
 )
 

@@ -2,12 +2,13 @@
 
 An incremental run (`update_events`) clusters the window of time around the new stories;
 stories that already had an event keep it, new ones join the event of their cluster or
-found a new one, and two events that one cluster now wholly spans are merged. A rebuild
+found a new one, and a small event that a cluster of another now wholly holds is merged into it. A rebuild
 (`rebuild_events`) re-clusters a time range from scratch and maps the new clusters onto the
 old ids. Duplicates are not clustered: they inherit their canonical story's event.
 """
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -29,9 +30,16 @@ def window_distance(canonical: list[Article], vectors: np.ndarray, settings: Set
                                   settings.event_time_weight)
 
 
+def window_cut(distance: np.ndarray, settings: Settings) -> float:
+    """The event cut for one window's distances (`cluster.window_cut`)."""
+    return cluster.window_cut(distance, settings.event_distance, settings.event_sparse_distance,
+                              settings.event_sparse_neighbours, settings.event_dense_neighbours)
+
+
 def window_labels(canonical: list[Article], vectors: np.ndarray, settings: Settings) -> np.ndarray:
     """Cluster labels for one window of canonical stories."""
-    return cluster.cluster_labels(window_distance(canonical, vectors, settings), settings.event_distance)
+    distance = window_distance(canonical, vectors, settings)
+    return cluster.cluster_labels(distance, window_cut(distance, settings))
 
 
 def update_events(
@@ -47,8 +55,9 @@ def update_events(
     over all of it would, and the clusters are named after the events their older stories
     already have (`cluster.remap_ids`). New stories take their cluster's name, so they land
     where a single run would put them; older stories never move. An older event that no
-    cluster is named after any more, and that has no stories outside the window, was found
-    to be part of another: it is merged into the event most of its stories' clusters took.
+    cluster is named after any more, that has no stories outside the window and at most
+    `event_merge_max_stories` stories, was found to be part of another: it is merged into the
+    event most of its stories' clusters took. A larger one stays as it is.
     """
     fresh = [a for a in canonical if a.article_id not in previous]
     if not fresh:
@@ -61,7 +70,11 @@ def update_events(
     named = cluster.remap_ids(ids, labels, {i: previous[i] for i in ids if i in previous}, known | set(previous.values()))
     in_window = set(ids)
     held_outside = {eid for aid, eid in previous.items() if aid not in in_window}
-    merged_into = {old: new for old, new in named.merged_into.items() if old not in held_outside}
+    size = Counter(previous.values())
+    # Only small events are folded in: a window's merge cannot be undone by a later run, and
+    # a larger event may already be linked from the dashboard; the re-cluster flow merges any.
+    merged_into = {old: new for old, new in named.merged_into.items()
+                   if old not in held_outside and size[old] <= settings.event_merge_max_stories}
     event_of = {a.article_id: previous.get(a.article_id) or named.event_of[a.article_id] for a in canonical}
     for aid, eid in event_of.items():
         event_of[aid] = merged_into.get(eid, eid)

@@ -127,6 +127,51 @@ def test_incremental_run_merges_events_one_cluster_now_holds():
     assert result.event_of[articles[1].article_id] not in {"e_tulsa", "e_a", "e_b"}
 
 
+def test_incremental_run_folds_only_small_events_into_others():
+    from pipeline.records import RawStory
+
+    t0 = datetime(2021, 5, 1, tzinfo=timezone.utc)
+    texts = ["Flooding closed roads in Tulsa after storms dropped rain.",
+             "Voters in Carrboro approved the Jones Creek bond by 62 percent.",
+             "Carrboro voters passed the Jones Creek bond with 62 percent support.",
+             "The Jones Creek bond won in Carrboro with 62 percent of voters.",
+             "Carrboro approved the Jones Creek bond; 62 percent of voters said yes.",
+             "Jones Creek bond: Carrboro voters back it by 62 percent."]
+    articles = normalize([RawStory(source_id=f"s{i}", body=t, published_at=t0) for i, t in enumerate(texts)])
+    vectors = np.eye(len(articles), dtype=np.float32)
+    ids = [a.article_id for a in articles]
+    # two older events of two stories each that one cluster now holds, and a new story in it
+    previous = {ids[0]: "e_tulsa", ids[1]: "e_a", ids[2]: "e_a", ids[3]: "e_b", ids[4]: "e_b"}
+    settings = Settings()
+    result = events.update_events(articles, vectors, previous, set(previous.values()), settings)
+    assert result.merged_into == {}
+    assert {result.event_of[i] for i in ids[1:5]} == {"e_a", "e_b"}  # older stories stay where they were
+    assert result.event_of[ids[5]] in {"e_a", "e_b"}
+    # with a higher limit the same run folds one into the other
+    wider = settings.model_copy(update={"event_merge_max_stories": 2})
+    merged = events.update_events(articles, vectors, previous, set(previous.values()), wider)
+    assert len(merged.merged_into) == 1 and len({merged.event_of[i] for i in ids[1:]}) == 1
+
+
+def blocks_of(size: int) -> np.ndarray:
+    """Distances of three groups of `size` stories: 0.3 within a group, 1.0 across."""
+    group = np.arange(3 * size) // size
+    distance = np.where(group[:, None] == group[None, :], 0.3, 1.0)
+    np.fill_diagonal(distance, 0.0)
+    return distance
+
+
+def test_window_cut_grows_with_neighbours_per_story():
+    s = Settings()
+    assert cluster.neighbours_per_story(blocks_of(4), s.event_distance) == 3
+    cut = [events.window_cut(blocks_of(size), s) for size in (1, 2, 3, 5, 8, 11, 12)]
+    assert cut[0] == cut[1] == s.event_sparse_distance  # 0 and 1 neighbours
+    assert cut[-2] == cut[-1] == s.event_distance  # 10 and 11
+    assert all(a < b for a, b in zip(cut[1:-2], cut[2:-1]))
+    strict = s.model_copy(update={"event_distance": 0.05})
+    assert events.window_cut(blocks_of(1), strict) == 0.05  # a stricter cut is never loosened
+
+
 def test_rebuild_maps_a_range_and_leaves_the_rest(seed_vectors):
     articles = [a for a in normalize_seed_like()]
     vectors = np.eye(len(articles), dtype=np.float32)
