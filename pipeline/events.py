@@ -2,9 +2,9 @@
 
 An incremental run (`update_events`) clusters the window of time around the new stories;
 stories that already had an event keep it, new ones join the event of their cluster or
-found a new one, and a small event that a cluster of another now wholly holds is merged into it. A rebuild
-(`rebuild_events`) re-clusters a time range from scratch and maps the new clusters onto the
-old ids. Duplicates are not clustered: they inherit their canonical story's event.
+found a new one, and a small event that a cluster of another now wholly holds is merged
+into it. A rebuild (`rebuild_events`) re-clusters a time range from scratch and maps the new
+clusters onto the old ids. Duplicates are not clustered: they inherit their canonical story's event.
 """
 from __future__ import annotations
 
