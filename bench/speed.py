@@ -89,15 +89,22 @@ def main() -> None:
     dev_vectors = embed.embed(dev_set.articles(rows), settings.embedding_model, settings.embedding_batch_size,
                               settings.embedding_max_words, settings.embedding_max_seq_length)
     arts, vecs = synthetic_window(rows, dev_vectors, args.window, random.Random(1))
-    before = rss_mib()
-    t0 = time.perf_counter()
-    distance = events.window_distance(arts, vecs, settings)
-    t1 = time.perf_counter()
-    labels = events.cluster.cluster_labels(distance, events.window_cut(distance, settings))
-    t2 = time.perf_counter()
-    print(f"clustering a {args.window}-story window: similarity+distance {t1 - t0:.1f} s, linkage {t2 - t1:.1f} s, "
-          f"total {t2 - t0:.1f} s; {len(set(labels))} events; peak RSS {rss_mib():.0f} MiB "
-          f"(+{rss_mib() - before:.0f} MiB for the window)")
+    # the previous defaults (no content-word pairs, cut 0.7 / 0.55) as a same-run baseline, run
+    # first so that the peak memory printed after it is the baseline's own
+    configs = {"previous defaults": settings.model_copy(update={
+        "event_word_pairs": False, "event_distance": 0.7, "event_sparse_distance": 0.55}), "as configured": settings}
+    for repeat in range(args.repeats):
+        for name, config in configs.items():
+            before = rss_mib()
+            t0 = time.perf_counter()
+            distance = events.window_distance(arts, vecs, config)
+            t1 = time.perf_counter()
+            labels = events.cluster.cluster_labels(distance, events.window_cut(distance, config))
+            t2 = time.perf_counter()
+            del distance
+            print(f"clustering a {args.window}-story window ({name}, run {repeat + 1}): similarity+distance "
+                  f"{t1 - t0:.1f} s, linkage {t2 - t1:.1f} s, total {t2 - t0:.1f} s; {len(set(labels))} events; "
+                  f"peak RSS {rss_mib():.0f} MiB (+{rss_mib() - before:.0f} MiB)")
 
 
 if __name__ == "__main__":

@@ -50,17 +50,18 @@ def _add_cosines(out: np.ndarray, rows: sparse.csr_matrix, block_size: int = 102
 def story_similarity(vectors: np.ndarray, counts: tuple[sparse.csr_matrix, sparse.csr_matrix],
                      embedding_weight: float, max_df: float = 0.5) -> np.ndarray:
     """n x n float32 similarity: `embedding_weight` of the embedding cosine, the rest split evenly
-    between two TF-IDF cosines weighed on these stories (`lexical.term_counts` rows): evidence
-    terms, and all content words. Terms in more than `max_df` of them are background."""
+    between the TF-IDF cosines of each term set of `lexical.term_counts` (evidence terms,
+    content words, content-word pairs), weighed on these stories. Terms in more than `max_df`
+    of them are background."""
     n = len(vectors)
     sim = np.zeros((n, n), dtype=np.float32)
     if embedding_weight > 0 and len(vectors):
         np.matmul(vectors, vectors.T, out=sim)
         sim *= embedding_weight
     if n:
-        # Both cosines in one product: side by side, each unit block scaled by the square root
-        # of its weight, the rows' dot products are the weighted sum of the two cosines.
-        scale = np.float32(np.sqrt((1.0 - embedding_weight) / 2))
+        # All cosines in one product: side by side, each unit block scaled by the square root
+        # of its weight, the rows' dot products are the weighted sum of the cosines.
+        scale = np.float32(np.sqrt((1.0 - embedding_weight) / len(counts)))
         stacked = sparse.hstack([tfidf_rows(c, max_df) * scale for c in counts], format="csr")
         _add_cosines(sim, stacked)
     return sim
@@ -107,9 +108,10 @@ def event_distance(
     embedding_weight: float,
     time_scale_days: float,
     time_weight: float,
+    word_pairs: bool = True,
 ) -> np.ndarray:
     """n x n float32 blended distance between stories for event clustering."""
-    similarity = story_similarity(vectors, term_counts(documents), embedding_weight)
+    similarity = story_similarity(vectors, term_counts(documents, word_pairs), embedding_weight)
     return blended_distance(similarity, times, time_scale_days, time_weight)
 
 
@@ -129,9 +131,10 @@ def window_cut(distance: np.ndarray, full: float, sparse_cut: float, sparse_neig
     nothing. Where most events have a story or two in the window (a small first run, the
     first batches of a stream), the names that set each event apart are such terms, and two
     stories of same-kind events are left sharing only the words of their kind, so they look
-    closer than they are. On the dev set the best cut rises from 0.50-0.60 for windows of 54
-    stories (about 2 neighbours each) to 0.70 for 500 (12); half the topics in a window of
-    their own have as many neighbours, and the same best cut, as all of them (README, Events).
+    closer than they are. On the dev set (without word pairs) the best cut rises from 0.50-0.60
+    for windows of 54 stories (about 2 neighbours each) to 0.70 for 500 (12); half the topics
+    in a window of their own have as many neighbours, and the same best cut, as all of them
+    (README, Events).
     """
     sparse_cut = min(sparse_cut, full)  # a stricter `full` (a per-run override) is never loosened
     neighbours = neighbours_per_story(distance, full)

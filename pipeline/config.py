@@ -45,9 +45,11 @@ class Settings(BaseSettings):
 
     # event clustering (tuned on ecbplus-dev; see bench/events.py)
     event_embedding_weight: float = Field(0.1, description="share of embedding cosine in similarity; rest lexical")
-    event_distance: float = Field(0.7, description="max mean blended distance inside one event, where stories have "
+    event_word_pairs: bool = Field(True, description="neighbouring content-word pairs as a third lexical term set "
+                                   "beside evidence terms and content words")
+    event_distance: float = Field(0.75, description="max mean blended distance inside one event, where stories have "
                                   "event_dense_neighbours or more others within it on average")
-    event_sparse_distance: float = Field(0.55, description="the same cut where stories have event_sparse_neighbours "
+    event_sparse_distance: float = Field(0.6, description="the same cut where stories have event_sparse_neighbours "
                                          "or fewer (events of a story or two look closer than they are)")
     event_sparse_neighbours: float = Field(1.5, description="mean neighbours per story (within event_distance) at "
                                            "or below which a window is cut at event_sparse_distance")

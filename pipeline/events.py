@@ -26,8 +26,8 @@ def window_distance(canonical: list[Article], vectors: np.ndarray, settings: Set
     """Blended distance between the canonical stories of one window."""
     return cluster.event_distance(vectors, [cluster.story_document(a) for a in canonical],
                                   [a.published_at for a in canonical], settings.event_embedding_weight,
-                                  settings.event_time_scale_days,
-                                  settings.event_time_weight)
+                                  settings.event_time_scale_days, settings.event_time_weight,
+                                  settings.event_word_pairs)
 
 
 def window_cut(distance: np.ndarray, settings: Settings) -> float:

@@ -4,6 +4,8 @@ Two earthquakes read alike to a sentence embedding; "Ferndale", "6.5" and "Eurek
 Terms are proper-noun-like tokens (capitalized words other than common words that merely open a
 sentence) and numbers, weighted by TF-IDF fitted on the window being clustered, so a
 name shared by every story in the window counts for little and a rare shared name for a lot.
+Two more term sets read all content words: single words, and pairs of neighbouring content
+words ("eight-year offer", "red sox"), which name what happened more closely than either word.
 """
 from __future__ import annotations
 
@@ -39,6 +41,16 @@ def _content_word(word: str) -> str | None:
     return None if word in ENGLISH_STOP_WORDS else word
 
 
+def content_word_pairs(text: str) -> list[str]:
+    """Neighbouring content words of `text` as "first second" terms, stop words skipped over."""
+    words = [w for w in CONTENT_WORD.findall(text.lower()) if w not in ENGLISH_STOP_WORDS]
+    return [f"{first} {second}" for first, second in zip(words, words[1:])]
+
+
+def _same(term: str) -> str:
+    return term
+
+
 def evidence_terms(text: str) -> list[str]:
     """Case-folded proper-noun-like words and numbers of `text`, in order."""
     return [t for t in map(_evidence_term, CAPITALIZED_OR_NUMBER.findall(text)) if t is not None]
@@ -67,15 +79,17 @@ def _count_rows(documents: list[str], tokens_of, term_of) -> sparse.csr_matrix:
                               np.asarray(indptr, dtype=np.int64)), shape=(len(documents), len(vocabulary)))
 
 
-def term_counts(documents: list[str]) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
-    """Per-document counts of evidence terms and of content words (English stop words left out).
+def term_counts(documents: list[str], word_pairs: bool = True) -> tuple[sparse.csr_matrix, ...]:
+    """Per-document counts of evidence terms, of content words (English stop words left out) and,
+    with `word_pairs`, of neighbouring content-word pairs.
 
     Counting is the costly part of TF-IDF; weights for any subset of the documents come from
     these counts (`tfidf_rows`), so a window is read once however many ways it is weighed.
     Column order is first appearance: nothing downstream depends on it.
     """
-    return (_count_rows(documents, CAPITALIZED_OR_NUMBER.findall, _evidence_term),
-            _count_rows(documents, lambda doc: CONTENT_WORD.findall(doc.lower()), _content_word))
+    counts = (_count_rows(documents, CAPITALIZED_OR_NUMBER.findall, _evidence_term),
+              _count_rows(documents, lambda doc: CONTENT_WORD.findall(doc.lower()), _content_word))
+    return counts + (_count_rows(documents, content_word_pairs, _same),) if word_pairs else counts
 
 
 def tfidf_rows(counts: sparse.csr_matrix, max_df: float = 0.5) -> sparse.csr_matrix:

@@ -20,8 +20,9 @@ def _by_term(counts: sparse.csr_matrix, vocabulary: list[str]) -> list[dict[str,
 
 def test_term_counts_equal_scikit_learn_counting():
     # the hand-rolled counter must count exactly what CountVectorizer with the same analyzers counts
-    evidence, words = lexical.term_counts(DOCS)
-    for ours, analyzer in ((evidence, lexical.evidence_terms), (words, CountVectorizer(stop_words="english").build_analyzer())):
+    evidence, words, pairs = lexical.term_counts(DOCS)
+    for ours, analyzer in ((evidence, lexical.evidence_terms), (words, CountVectorizer(stop_words="english").build_analyzer()),
+                           (pairs, lexical.content_word_pairs)):
         reference = CountVectorizer(analyzer=analyzer).fit(DOCS)
         expected = _by_term(reference.transform(DOCS).tocsr(), list(reference.get_feature_names_out()))
         seen = {}
@@ -34,9 +35,16 @@ def test_term_counts_equal_scikit_learn_counting():
     assert "3000" in lexical.evidence_terms(DOCS[5])
 
 
+def test_content_word_pairs_skip_stop_words_and_keep_order():
+    assert lexical.content_word_pairs("The Red Sox made an offer to Mark Teixeira.") == [
+        "red sox", "sox offer", "offer mark", "mark teixeira"]
+    assert lexical.content_word_pairs("the and of quake") == []
+
+
 def test_term_counts_of_no_terms_is_empty():
-    evidence, words = lexical.term_counts(["the and of", ""])
-    assert evidence.shape == (2, 0) and words.shape == (2, 0)
+    counts = lexical.term_counts(["the and of", ""])
+    assert [c.shape for c in counts] == [(2, 0)] * 3
+    assert len(lexical.term_counts(["the and of", ""], word_pairs=False)) == 2
 
 
 def test_upper_triangle_product_equals_full_product():
