@@ -47,7 +47,7 @@ def _add_cosines(out: np.ndarray, rows: sparse.csr_matrix, block_size: int = 102
         out[stop:, start:stop] += block[:, stop - start:].T
 
 
-def story_similarity(vectors: np.ndarray, counts: tuple[sparse.csr_matrix, sparse.csr_matrix],
+def story_similarity(vectors: np.ndarray, counts: tuple[sparse.csr_matrix, ...],
                      embedding_weight: float, max_df: float = 0.5) -> np.ndarray:
     """n x n float32 similarity: `embedding_weight` of the embedding cosine, the rest split evenly
     between the TF-IDF cosines of each term set of `lexical.term_counts` (evidence terms,

@@ -37,18 +37,22 @@ def _evidence_term(token: str) -> str | None:
     return None if folded in COMMON_CAPITALIZED else folded
 
 
-def _content_word(word: str) -> str | None:
-    return None if word in ENGLISH_STOP_WORDS else word
+def content_words(text: str) -> list[str]:
+    """Lower-cased words of `text` in order, English stop words left out."""
+    return [w for w in CONTENT_WORD.findall(text.lower()) if w not in ENGLISH_STOP_WORDS]
+
+
+def _pairs(words: list[str]) -> list[str]:
+    return [f"{first} {second}" for first, second in zip(words, words[1:])]
 
 
 def content_word_pairs(text: str) -> list[str]:
     """Neighbouring content words of `text` as "first second" terms, stop words skipped over."""
-    words = [w for w in CONTENT_WORD.findall(text.lower()) if w not in ENGLISH_STOP_WORDS]
-    return [f"{first} {second}" for first, second in zip(words, words[1:])]
+    return _pairs(content_words(text))
 
 
-def _same(term: str) -> str:
-    return term
+def _same(item):
+    return item
 
 
 def evidence_terms(text: str) -> list[str]:
@@ -56,7 +60,7 @@ def evidence_terms(text: str) -> list[str]:
     return [t for t in map(_evidence_term, CAPITALIZED_OR_NUMBER.findall(text)) if t is not None]
 
 
-def _count_rows(documents: list[str], tokens_of, term_of) -> sparse.csr_matrix:
+def _count_rows(documents: list, tokens_of, term_of) -> sparse.csr_matrix:
     """Documents x terms counts. Tokens are counted per document first and each distinct token
     is turned into its term once per window (memoized): a window repeats the same names and
     words thousands of times, and per-token Python work was most of the cost of counting."""
@@ -87,9 +91,9 @@ def term_counts(documents: list[str], word_pairs: bool = True) -> tuple[sparse.c
     these counts (`tfidf_rows`), so a window is read once however many ways it is weighed.
     Column order is first appearance: nothing downstream depends on it.
     """
-    counts = (_count_rows(documents, CAPITALIZED_OR_NUMBER.findall, _evidence_term),
-              _count_rows(documents, lambda doc: CONTENT_WORD.findall(doc.lower()), _content_word))
-    return counts + (_count_rows(documents, content_word_pairs, _same),) if word_pairs else counts
+    words = [content_words(doc) for doc in documents]  # read once for single words and pairs
+    counts = (_count_rows(documents, CAPITALIZED_OR_NUMBER.findall, _evidence_term), _count_rows(words, _same, _same))
+    return counts + (_count_rows(words, _pairs, _same),) if word_pairs else counts
 
 
 def tfidf_rows(counts: sparse.csr_matrix, max_df: float = 0.5) -> sparse.csr_matrix:
