@@ -1,6 +1,6 @@
 """Event id stability: the dev set fed in ten batches versus in one.
 
-    .venv/bin/python -m bench.stability [--batches 10] [--seeds 7 8 ...] [--warm] [--baseline]
+    .venv/bin/python -m bench.stability [--batches 10] [--seeds 7 8 ...] [--warm] [--rebuild-every K] [--baseline]
 
 The dev set has no publication dates, so arrival order is a seeded shuffle and each batch
 is "ingested" one day after the previous one (published_at stays unknown, as in the corpus,
@@ -32,14 +32,15 @@ from pipeline.config import Settings
 from pipeline.near_duplicates import DuplicateResult
 
 
-def run_batches(batches: list[list], vectors: dict, settings: Settings):
-    """Feed batches as successive runs; return the final state, the first event of each story,
-    the number of merges, and the median seconds per run."""
+def run_batches(batches: list[list], vectors: dict, settings: Settings, rebuild_every: int = 0):
+    """Feed batches as successive runs, with a re-cluster of everything stored after every
+    `rebuild_every`-th run (0: never); return the final state, the first event of each story,
+    the number of merges, and the median seconds per incremental run."""
     state = job.StoredState([], {}, *(store.SCHEMAS[name].empty_table() for name in (
         "runs", "rejects", "events", "article_versions", "inbox_log")))
     first: dict[str, str] = {}
     n_merged, seconds = 0, []
-    for batch in batches:
+    for n_run, batch in enumerate(batches, 1):
         t0 = time.perf_counter()
         articles = state.articles + batch
         dups = DuplicateResult([], {a.article_id: a.article_id for a in articles}, "only copy")
@@ -50,6 +51,11 @@ def run_batches(batches: list[list], vectors: dict, settings: Settings):
         for a in batch:
             first[a.article_id] = result.event_of[a.article_id]
         state = replace(state, articles=articles, event_of=result.event_of, events=store.to_table("events", rows))
+        if rebuild_every and n_run % rebuild_every == 0:
+            result = job.assign_events(articles, dups, vectors, state, settings, rebuild=(None, None))
+            rows = job.event_rows(articles, dups, vectors, result, state.events)
+            n_merged += len(result.merged_into)
+            state = replace(state, event_of=result.event_of, events=store.to_table("events", rows))
     return state, first, n_merged, float(np.median(seconds))
 
 
@@ -63,11 +69,11 @@ def batches_of(articles: list, n_batches: int, seed: int) -> list[list]:
 
 
 def measure(articles: list, gold: dict, vectors: dict, settings: Settings, n_batches: int, seed: int,
-            history: list = ()) -> dict:
+            history: list = (), rebuild_every: int = 0) -> dict:
     """Scores of `articles` fed in batches versus in one; `history` (not scored) is stored first, in one earlier run."""
     batches = batches_of(articles, n_batches, seed)
     earlier = [[replace(a, ingested_at=dev_set.INGESTED - timedelta(days=5)) for a in history]] if history else []
-    state, first, n_merged, per_run = run_batches(earlier + batches, vectors, settings)
+    state, first, n_merged, per_run = run_batches(earlier + batches, vectors, settings, rebuild_every)
     final = state.event_of
     one_shot = run_batches(earlier + [[a for b in batches for a in b]], vectors, settings)[0].event_of
     # what the re-cluster flow does afterwards: rebuild the whole range onto the same ids
@@ -112,6 +118,8 @@ def main() -> None:
     parser.add_argument("--warm", action="store_true",
                         help="a store already holding half the topics (one earlier run); the other half arrives "
                              "in batches and is scored; each half in turn")
+    parser.add_argument("--rebuild-every", type=int, default=0, metavar="K",
+                        help="re-cluster everything stored after every K-th run, as a scheduled re-cluster would")
     parser.add_argument("--baseline", action="store_true",
                         help="also run the previous defaults: no word pairs, event_distance 0.7, sparse cut 0.55")
     args = parser.parse_args()
@@ -131,13 +139,14 @@ def main() -> None:
     half_of = {a.article_id: topics.index(r["topic"]) % 2 for a, r in zip(articles, rows)}
     for name, config in configs.items():
         if not args.warm:
-            report(name, {f"seed {seed:3d}": measure(articles, gold, vectors, config, args.batches, seed)
+            report(name, {f"seed {seed:3d}": measure(articles, gold, vectors, config, args.batches, seed,
+                                                     rebuild_every=args.rebuild_every)
                           for seed in args.seeds})
             continue
         report(f"{name}, warm store", {
             f"seed {seed:3d}, topics of half {1 - stored} arriving": measure(
                 [a for a in articles if half_of[a.article_id] != stored], gold, vectors, config, args.batches, seed,
-                history=[a for a in articles if half_of[a.article_id] == stored])
+                history=[a for a in articles if half_of[a.article_id] == stored], rebuild_every=args.rebuild_every)
             for seed in args.seeds for stored in (0, 1)})
 
 

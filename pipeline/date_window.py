@@ -1,9 +1,11 @@
-"""Date window: keep the stories published within a range of days, for backfills."""
+"""Date windows: stories published within a range of days (backfills), and the time range a
+re-cluster rebuilds."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 
+from pipeline.readers.common import parse_time
 from pipeline.records import RawStory
 
 
@@ -34,3 +36,20 @@ def published_within(stories: list[RawStory], start: date | None, end: date | No
         else:
             kept.append(story)
     return WindowResult(kept, n_outside, n_undated)
+
+
+def rebuild_range(start: str | None, end: str | None, last_days: float | None,
+                  now: datetime) -> tuple[datetime | None, datetime | None]:
+    """The [start, end] times a re-cluster rebuilds: ISO times or dates (either end open), or
+    the last `last_days` days up to `now` (for a schedule, which cannot name dates)."""
+    if last_days is None:
+        first, last = parse_time(start, "start"), parse_time(end, "end")
+    elif start or end:
+        raise ValueError("give start/end or last_days, not both")
+    elif not last_days > 0:
+        raise ValueError(f"last_days must be a positive number of days, got {last_days}")
+    else:
+        first, last = now - timedelta(days=last_days), None
+    if first is not None and last is not None and first > last:
+        raise ValueError(f"time range is empty: start {first} is after end {last}")
+    return first, last

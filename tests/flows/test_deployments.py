@@ -222,6 +222,15 @@ def test_schedule_is_real(stack):
     assert scheduled[0]["parameters"] == {"inputs": "inbox", "data_dir": "data"}
 
 
+def test_nightly_recluster_is_deployed_with_its_schedule_off(stack):
+    deployment = stack.deployment("storyflow-recluster/recluster-recent")
+    (schedule,) = deployment["schedules"]
+    assert not schedule["active"] and schedule["schedule"]["cron"] == "30 2 * * *"
+    assert deployment["parameters"] == {"data_dir": "data", "last_days": 3}
+    assert stack.post("/flow_runs/filter", {"deployments": {"id": {"any_": [deployment["id"]]}},
+                                            "limit": 10, "offset": 0}) == []
+
+
 def test_recluster_from_the_ui_api_maps_new_clusters_onto_old_ids(stack, seeded):
     """The recluster deployment, run by hand with a much stricter distance, rebuilds the seeds' events."""
     data = stack.tmp / "recluster-data"

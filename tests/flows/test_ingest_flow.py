@@ -4,6 +4,7 @@ import shutil
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.config import RunOverrides
 from tests.conftest import SEEDS
 
 pytestmark = pytest.mark.slow
@@ -93,6 +94,20 @@ def test_recluster_flow_keeps_event_ids(seeded_store):
     assert {a["article_id"]: a["event_id"] for a in table(data, "articles")} == before
     assert "stories that changed event: 0" in summary
     assert table(data, "runs")[-1]["inputs"].startswith("recluster 2017-01-01")
+
+
+def test_recluster_flow_over_the_last_days_leaves_older_stories_alone(seeded_store, tmp_path):
+    from flows.recluster import recluster_flow
+
+    data = tmp_path / "data"
+    shutil.copytree(seeded_store[0], data)
+    before = {a["article_id"]: a["event_id"] for a in table(data, "articles")}
+    # a distance nothing is within would split every event, but the seeds (2017) are older than a week
+    summary = recluster_flow(last_days=7, data_dir=str(data), overrides=RunOverrides(event_distance=0.05))
+    assert {a["article_id"]: a["event_id"] for a in table(data, "articles")} == before
+    assert "stories that changed event: 0" in summary
+    with pytest.raises(ValueError, match="not both"):
+        recluster_flow(start="2017-01-01", last_days=7, data_dir=str(data))
 
 
 def test_cli_runs_the_flow_and_prints_a_summary(tmp_path):
