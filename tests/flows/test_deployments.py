@@ -1,5 +1,6 @@
 """Production shape, for real: a `prefect server`, a process work pool, deployments from prefect.yaml,
-a worker, runs started through the API the UI's Run button calls, the cron schedule, the write limit.
+a worker, runs started through the API the UI's Run button calls and through the UI itself in
+headless Chromium, the cron schedule, the write limit.
 
 The REST calls that list things are made with explicit paging and sort fields: Prefect 3.8's client
 sends them as null, which the server refuses under the pinned fastapi (see flows/deploy.py).
@@ -220,6 +221,51 @@ def test_schedule_is_real(stack):
     assert all(t.minute % 15 == 0 and t.second == 0 for t in starts)
     assert {b - a for a, b in zip(starts, starts[1:])} == {timedelta(minutes=15)}
     assert scheduled[0]["parameters"] == {"inputs": "inbox", "data_dir": "data"}
+
+
+def click_text(driver, text: str, timeout: float = 90) -> None:
+    """Click the displayed element whose whole text is `text`, once the UI has rendered it."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    innermost = f"//*[normalize-space(.)='{text}' and not(*[normalize-space(.)='{text}'])]"
+
+    def found(d):
+        return next((e for e in d.find_elements(By.XPATH, innermost) if e.is_displayed()), False)
+
+    WebDriverWait(driver, timeout, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)).until(
+        found, f"no {text!r} on the page").click()
+
+
+def test_quick_run_from_the_prefect_ui_in_a_browser(stack):
+    """The engineer's path, in the real Prefect UI in headless Chromium: the deployment's page,
+    Run -> Quick run; the worker then runs it with the deployment's parameters."""
+    from dashboard.testing import headless_chromium
+
+    deployment = stack.deployment("storyflow-ingest/ingest")
+    before = {r["id"] for r in stack.post("/flow_runs/filter", {
+        "deployments": {"id": {"any_": [deployment["id"]]}}, "limit": 200, "offset": 0})}
+    with headless_chromium(stack.tmp / "ui-profile") as driver:
+        try:
+            driver.get(f"{stack.api_url.removesuffix('/api')}/deployments/deployment/{deployment['id']}")
+            click_text(driver, "Run")
+            click_text(driver, "Quick run")
+            deadline = time.monotonic() + 60
+            while True:
+                runs = stack.post("/flow_runs/filter", {
+                    "deployments": {"id": {"any_": [deployment["id"]]}}, "limit": 200, "offset": 0})
+                started = [r for r in runs if r["id"] not in before and not r["auto_scheduled"]]
+                if started:
+                    break
+                assert time.monotonic() < deadline, "the UI's quick run created no flow run"
+                time.sleep(1)
+        except Exception:
+            driver.save_screenshot(str(stack.logs / "prefect-ui.png"))
+            raise
+    (run,) = started
+    assert run["parameters"] == {"inputs": "inbox", "data_dir": "data"}
+    stack.wait_state(run["id"], {"COMPLETED"})
 
 
 def test_nightly_recluster_is_deployed_with_its_schedule_off(stack):
