@@ -94,6 +94,21 @@ class Stack:
         run = self.post(f"/deployments/{self.deployment(name)['id']}/create_flow_run", {"parameters": parameters})
         return run["id"]
 
+    def hand_runs(self, deployment_id: str) -> list[dict]:
+        """Flow runs of a deployment started by hand (not by its schedule)."""
+        runs = self.post("/flow_runs/filter", {"deployments": {"id": {"any_": [deployment_id]}}, "limit": 200, "offset": 0})
+        return [r for r in runs if not r["auto_scheduled"]]
+
+    def new_hand_run(self, deployment_id: str, before: list[dict], timeout: float = 60) -> dict:
+        """The one run of the deployment started by hand since `before` was listed."""
+        known = {r["id"] for r in before}
+        deadline = time.monotonic() + timeout
+        while not (new := [r for r in self.hand_runs(deployment_id) if r["id"] not in known]):
+            assert time.monotonic() < deadline, "no flow run was started"
+            time.sleep(1)
+        (run,) = new
+        return run
+
     def flow_run(self, run_id: str) -> dict:
         return self.api.get(f"/flow_runs/{run_id}").json()
 
@@ -238,34 +253,70 @@ def click_text(driver, text: str, timeout: float = 90) -> None:
         found, f"no {text!r} on the page").click()
 
 
-def test_quick_run_from_the_prefect_ui_in_a_browser(stack):
-    """The engineer's path, in the real Prefect UI in headless Chromium: the deployment's page,
-    Run -> Quick run; the worker then runs it with the deployment's parameters."""
+@contextmanager
+def deployment_page(stack: Stack, deployment: dict, name: str, window: str = "1400,1600"):
+    """The deployment's page in the real Prefect UI, in headless Chromium; a screenshot of a
+    failure is left in the test's logs as `name`.png."""
     from dashboard.testing import headless_chromium
 
-    deployment = stack.deployment("storyflow-ingest/ingest")
-    before = {r["id"] for r in stack.post("/flow_runs/filter", {
-        "deployments": {"id": {"any_": [deployment["id"]]}}, "limit": 200, "offset": 0})}
-    with headless_chromium(stack.tmp / "ui-profile") as driver:
+    with headless_chromium(stack.tmp / f"profile-{name}", window) as driver:
+        driver.get(f"{stack.api_url.removesuffix('/api')}/deployments/deployment/{deployment['id']}")
         try:
-            driver.get(f"{stack.api_url.removesuffix('/api')}/deployments/deployment/{deployment['id']}")
-            click_text(driver, "Run")
-            click_text(driver, "Quick run")
-            deadline = time.monotonic() + 60
-            while True:
-                runs = stack.post("/flow_runs/filter", {
-                    "deployments": {"id": {"any_": [deployment["id"]]}}, "limit": 200, "offset": 0})
-                started = [r for r in runs if r["id"] not in before and not r["auto_scheduled"]]
-                if started:
-                    break
-                assert time.monotonic() < deadline, "the UI's quick run created no flow run"
-                time.sleep(1)
+            yield driver
         except Exception:
-            driver.save_screenshot(str(stack.logs / "prefect-ui.png"))
+            driver.save_screenshot(str(stack.logs / f"{name}.png"))
             raise
-    (run,) = started
+
+
+def test_quick_run_from_the_prefect_ui_in_a_browser(stack):
+    """The engineer's path, in the real Prefect UI: the deployment's page, Run -> Quick run;
+    the worker then runs it with the deployment's parameters."""
+    deployment = stack.deployment("storyflow-ingest/ingest")
+    before = stack.hand_runs(deployment["id"])
+    with deployment_page(stack, deployment, "ui-quick-run") as driver:
+        click_text(driver, "Run")
+        click_text(driver, "Quick run")
+        run = stack.new_hand_run(deployment["id"], before)
     assert run["parameters"] == {"inputs": "inbox", "data_dir": "data"}
     stack.wait_state(run["id"], {"COMPLETED"})
+
+
+def test_custom_run_form_in_the_prefect_ui_backfills_a_date_range(stack):
+    """The README's backfill path, in the real UI: Run -> Custom run, the typed form filled in
+    (source, the date pickers, data_dir, one field of the overrides), Submit."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    data = stack.tmp / "ui-backfill"
+    deployment = stack.deployment("storyflow-backfill/backfill")
+    before = stack.hand_runs(deployment["id"])
+    with deployment_page(stack, deployment, "ui-custom-run", window="1400,3000") as driver:
+        click_text(driver, "Run")
+        click_text(driver, "Custom run")
+        click_text(driver, "RunOverrides")
+        source, data_dir = driver.find_elements(By.TAG_NAME, "textarea")
+        source.send_keys(str(SEEDS))
+        data_dir.clear()
+        data_dir.send_keys(str(data))
+        start, end = driver.find_elements(By.CSS_SELECTOR, "input[type=date]")
+        start.send_keys("04/01/2017")
+        end.send_keys("04/30/2017")
+        # the float/None switch of the Dup Jaccard field, then its number box (the field is
+        # drawn anew when switched, so it is looked up again)
+        field = "//*[normalize-space(.)='Dup Jaccard (Optional)']/ancestor::*[.//*[normalize-space(.)='float']][1]"
+        driver.find_element(By.XPATH, field + "//*[normalize-space(.)='float' and not(*)]").click()
+        WebDriverWait(driver, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
+            lambda d: d.find_elements(By.XPATH, field + "//input"), "no number box for Dup Jaccard")
+        driver.find_element(By.XPATH, field + "//input").send_keys("0.6")
+        click_text(driver, "Submit")
+        run = stack.new_hand_run(deployment["id"], before)
+    assert run["parameters"]["start"] == "2017-04-01" and run["parameters"]["end"] == "2017-04-30"
+    assert run["parameters"]["source"] == str(SEEDS) and run["parameters"]["data_dir"] == str(data)
+    stack.wait_state(run["id"], {"COMPLETED"})
+    assert sorted(a["source_id"][:3] for a in read(data, "articles")) == ["000", "001", "002"]  # April only
+    assert [e["size"] for e in read(data, "events")] == [3]
+    assert json.loads(read(data, "runs")[0]["parameters"])["dup_jaccard"] == 0.6
 
 
 def test_nightly_recluster_is_deployed_with_its_schedule_off(stack):
