@@ -23,12 +23,11 @@ import random
 import resource
 import statistics
 import time
+from dataclasses import replace
 
 import numpy as np
 
 from bench import dev_set
-from dataclasses import replace
-
 from bench.scoring import scores
 from pipeline import cluster, embed, events, synth
 from pipeline.config import Settings

@@ -91,8 +91,7 @@ def main() -> None:
     arts, vecs = synthetic_window(rows, dev_vectors, args.window, random.Random(1))
     # the previous defaults (no content-word pairs, cut 0.7 / 0.55) as a same-run baseline, run
     # first so that the peak memory printed after it is the baseline's own
-    configs = {"previous defaults": settings.model_copy(update={
-        "event_word_pairs": False, "event_distance": 0.7, "event_sparse_distance": 0.55}), "as configured": settings}
+    configs = {"previous defaults": settings.model_copy(update=dev_set.PREVIOUS_EVENT_DEFAULTS), "as configured": settings}
     for repeat in range(args.repeats):
         for name, config in configs.items():
             before = rss_mib()

@@ -133,8 +133,8 @@ def main() -> None:
     print(f"{len(articles)} stories in {args.batches} batches per arrival order; shuffle seeds {args.seeds}")
     configs = {"as configured": settings}
     if args.baseline:
-        configs["baseline: previous defaults (no word pairs, cut 0.7, sparse cut 0.55)"] = settings.model_copy(update={
-            "event_word_pairs": False, "event_distance": 0.7, "event_sparse_distance": 0.55})
+        configs["baseline: previous defaults (no word pairs, cut 0.7, sparse cut 0.55)"] = settings.model_copy(
+            update=dev_set.PREVIOUS_EVENT_DEFAULTS)
     topics = sorted({r["topic"] for r in rows})
     half_of = {a.article_id: topics.index(r["topic"]) % 2 for a, r in zip(articles, rows)}
     for name, config in configs.items():
