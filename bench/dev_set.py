@@ -13,8 +13,8 @@ DEV_SET = Path(os.environ.get("STORYFLOW_DEV_SET", Path(__file__).resolve().pare
 if not DEV_SET.exists():
     DEV_SET = Path("/work/shared/data/ecbplus-dev.jsonl")
 INGESTED = datetime(2024, 1, 1, tzinfo=timezone.utc)
-# The event settings before content-word pairs, the same-run baseline of bench.speed and bench.stability
-PREVIOUS_EVENT_DEFAULTS = {"event_word_pairs": False, "event_distance": 0.7, "event_sparse_distance": 0.55}
+# The event settings before local scaling, the same-run baseline of bench.events, bench.speed and bench.stability
+PREVIOUS_EVENT_DEFAULTS = {"event_scaling_weight": 0.0, "storyline_distance": 0.55}
 
 
 def load(path: Path = DEV_SET) -> list[dict]:

@@ -44,10 +44,10 @@ def embed_dev(articles, settings: Settings) -> tuple[np.ndarray, float]:
 def cluster_dev(rows: list[dict], articles, vectors: np.ndarray, settings: Settings) -> tuple[dict, dict, dict]:
     timings = {}
     t0 = time.perf_counter()
-    distance = events.window_distance(articles, vectors, settings)
+    distance, cut = events.window_distance(articles, vectors, settings)
     timings["distance"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    labels = cluster.cluster_labels(distance, events.window_cut(distance, settings))
+    labels = cluster.cluster_labels(distance, cut)
     timings["cluster"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     event_of = {a.article_id: f"e{label}" for a, label in zip(articles, labels)}
@@ -75,10 +75,9 @@ def held_out(rows: list[dict], articles, vectors: np.ndarray, settings: Settings
     halves = [[i for i, r in enumerate(rows) if topics.index(r["topic"]) % 2 == k] for k in (0, 1)]
     curves, at_default = [], []
     for members in halves:
-        distance = events.window_distance([articles[i] for i in members], vectors[members], settings)
+        distance, cut = events.window_distance([articles[i] for i in members], vectors[members], settings)
         gold = [rows[i]["event"] for i in members]
         curves.append(f1_by_threshold(distance, gold))
-        cut = events.window_cut(distance, settings)
         at_default.append(f"{cut:.3f}: {f1_by_threshold(distance, gold, [cut])[cut]:.3f}")
     lines = []
     for tune, test in ((0, 1), (1, 0)):
@@ -104,8 +103,7 @@ def copies_with_their_original(articles, vectors: np.ndarray, settings: Settings
         made_as.append((kind, strength))
     copy_vectors, _ = embed_dev(copies, settings)
     window = articles + copies
-    distance = events.window_distance(window, np.vstack([vectors, copy_vectors]), settings)
-    labels = cluster.cluster_labels(distance, events.window_cut(distance, settings))
+    labels = cluster.cluster_labels(*events.window_distance(window, np.vstack([vectors, copy_vectors]), settings))
     together: dict[tuple[str, str], list[bool]] = {}
     for n, i in enumerate(originals):
         together.setdefault(made_as[n], []).append(bool(labels[len(articles) + n] == labels[i]))
@@ -134,10 +132,13 @@ def main() -> None:
             print(f"  {name:20s} B3 P/R/F1 {s['bcubed_p']:.3f}/{s['bcubed_r']:.3f}/{s['bcubed_f1']:.3f}   "
                   f"pairwise P/R/F1 {s['pair_p']:.3f}/{s['pair_r']:.3f}/{s['pair_f1']:.3f}   "
                   f"ARI {s['ari']:.3f}   clusters {s['n_clusters']}")
+        previous = cluster_dev(rows, articles, vectors, settings.model_copy(update=dev_set.PREVIOUS_EVENT_DEFAULTS))[0]
+        print(f"  {'events, previous':20s} B3 P/R/F1 {previous['bcubed_p']:.3f}/{previous['bcubed_r']:.3f}/"
+              f"{previous['bcubed_f1']:.3f}   ARI {previous['ari']:.3f}   (same run; defaults {dev_set.PREVIOUS_EVENT_DEFAULTS})")
         stages = results[0][2].keys()
-        distance = events.window_distance(articles, vectors, settings)
+        distance, _ = events.window_distance(articles, vectors, settings)
         curve = f1_by_threshold(distance, [r["event"] for r in rows])
-        print("  events B3 F1 by event_distance: " + "  ".join(f"{t:.3f}:{f:.3f}" for t, f in curve.items()))
+        print("  events B3 F1 by cut (event_distance, plus event_scaled_margin when scaled): " + "  ".join(f"{t:.3f}:{f:.3f}" for t, f in curve.items()))
         for line in held_out(rows, articles, vectors, settings):
             print(f"  held-out topics: {line}")
         print(f"  stage times (s): normalize {normalize_s:.3f}  embed {embed_s:.2f} "
@@ -146,6 +147,8 @@ def main() -> None:
     overall, by_damage = copies_with_their_original(articles, vectors, settings)
     print(f"\ndamaged copies clustered as stories of their own (tokenization undone): {overall:.1%} land in their "
           "original's event; " + "  ".join(f"{k}/{s}:{share:.0%}" for (k, s), share in sorted(by_damage.items())))
+    previous, _ = copies_with_their_original(articles, vectors, settings.model_copy(update=dev_set.PREVIOUS_EVENT_DEFAULTS))
+    print(f"  with the previous defaults: {previous:.1%}")
     print(f"\npeak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 

@@ -121,7 +121,7 @@ def main() -> None:
     parser.add_argument("--rebuild-every", type=int, default=0, metavar="K",
                         help="re-cluster everything stored after every K-th run, as a scheduled re-cluster would")
     parser.add_argument("--baseline", action="store_true",
-                        help="also run the previous defaults: no word pairs, event_distance 0.7, sparse cut 0.55")
+                        help="also run the previous defaults: no local scaling, storyline_distance 0.55")
     args = parser.parse_args()
     settings = Settings()
     rows = dev_set.load()
@@ -133,7 +133,7 @@ def main() -> None:
     print(f"{len(articles)} stories in {args.batches} batches per arrival order; shuffle seeds {args.seeds}")
     configs = {"as configured": settings}
     if args.baseline:
-        configs["baseline: previous defaults (no word pairs, cut 0.7, sparse cut 0.55)"] = settings.model_copy(
+        configs["baseline: previous defaults (no local scaling, storyline_distance 0.55)"] = settings.model_copy(
             update=dev_set.PREVIOUS_EVENT_DEFAULTS)
     topics = sorted({r["topic"] for r in rows})
     half_of = {a.article_id: topics.index(r["topic"]) % 2 for a, r in zip(articles, rows)}

@@ -49,6 +49,12 @@ class Settings(BaseSettings):
                                    "beside evidence terms and content words")
     event_distance: float = Field(0.75, description="max mean blended distance inside one event, where stories have "
                                   "event_dense_neighbours or more others within it on average")
+    event_scaling_weight: float = Field(0.5, description="in a window clustered from scratch (no story in it has an event "
+                                        "yet: a first run, a re-cluster), the share of each distance rescaled by how far "
+                                        "the two stories' event_scaling_neighbours-th nearest others are (0: never)")
+    event_scaling_neighbours: int = Field(5, ge=1, description="which nearest other story sets a story's local scale")
+    event_scaled_margin: float = Field(0.025, description="locally scaled distances are cut this much above "
+                                       "event_distance (they run higher inside an event: its stories' reaches are short)")
     event_sparse_distance: float = Field(0.6, description="the same cut where stories have event_sparse_neighbours "
                                          "or fewer (events of a story or two look closer than they are)")
     event_sparse_neighbours: float = Field(1.5, description="mean neighbours per story (within event_distance) at "
@@ -62,7 +68,7 @@ class Settings(BaseSettings):
     event_window_days: float = Field(30.0, description="an incremental run re-clusters stories this close to new ones")
 
     # storylines: events grouped by mean embedding
-    storyline_distance: float = Field(0.55, description="max mean distance between events of one storyline")
+    storyline_distance: float = Field(0.5, description="max mean distance between events of one storyline")
     storyline_time_scale_days: float = 60.0
     storyline_time_weight: float = 0.1
 
@@ -81,7 +87,8 @@ class Settings(BaseSettings):
 OVERRIDABLE = (
     "lsh_threshold", "dup_jaccard", "dup_containment", "dup_char_containment", "dup_paragraph_containment",
     "embedding_model",
-    "event_embedding_weight", "event_distance", "event_sparse_distance", "event_time_scale_days", "event_time_weight",
+    "event_embedding_weight", "event_distance", "event_scaling_weight", "event_sparse_distance",
+    "event_time_scale_days", "event_time_weight",
     "storyline_distance",
 )
 

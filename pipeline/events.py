@@ -22,24 +22,38 @@ def story_time(article: Article) -> datetime:
     return article.published_at or article.ingested_at
 
 
-def window_distance(canonical: list[Article], vectors: np.ndarray, settings: Settings) -> np.ndarray:
-    """Blended distance between the canonical stories of one window."""
-    return cluster.event_distance(vectors, [cluster.story_document(a) for a in canonical],
-                                  [a.published_at for a in canonical], settings.event_embedding_weight,
-                                  settings.event_time_scale_days, settings.event_time_weight,
-                                  settings.event_word_pairs)
+def window_distance(canonical: list[Article], vectors: np.ndarray, settings: Settings,
+                    from_scratch: bool = True) -> tuple[np.ndarray, float]:
+    """Distances between the canonical stories of one window, and the cut to cluster them at.
+
+    The cut is `event_distance` where the window is dense and tightens towards
+    `event_sparse_distance` as it gets sparse (`cluster.window_sparseness`). A window clustered
+    `from_scratch` (no story in it has an event yet) is also locally scaled
+    (`cluster.local_scaling`) and cut `event_scaled_margin` higher, with the scaling
+    fading out as the window gets sparse, where a story's nearest others are mostly other
+    events' stories. Runs that place new stories among older events do not scale: there the
+    new stories are mostly the first reports of their events, their nearest others belong to
+    other events, and scaling would pull them into same-kind events (README, Events).
+    """
+    distance = cluster.event_distance(vectors, [cluster.story_document(a) for a in canonical],
+                                      [a.published_at for a in canonical], settings.event_embedding_weight,
+                                      settings.event_time_scale_days, settings.event_time_weight,
+                                      settings.event_word_pairs)
+    scaled = from_scratch and settings.event_scaling_weight > 0
+    full = settings.event_distance + (settings.event_scaled_margin if scaled else 0.0)
+    sparseness = cluster.window_sparseness(distance, full, settings.event_sparse_neighbours,
+                                           settings.event_dense_neighbours)
+    if scaled:
+        cluster.local_scaling(distance, settings.event_scaling_neighbours,
+                              settings.event_scaling_weight * (1 - sparseness))
+    # a stricter cut (a per-run override) is never loosened by the sparse cut
+    return distance, full - (full - min(settings.event_sparse_distance, full)) * sparseness
 
 
-def window_cut(distance: np.ndarray, settings: Settings) -> float:
-    """The event cut for one window's distances (`cluster.window_cut`)."""
-    return cluster.window_cut(distance, settings.event_distance, settings.event_sparse_distance,
-                              settings.event_sparse_neighbours, settings.event_dense_neighbours)
-
-
-def window_labels(canonical: list[Article], vectors: np.ndarray, settings: Settings) -> np.ndarray:
-    """Cluster labels for one window of canonical stories."""
-    distance = window_distance(canonical, vectors, settings)
-    return cluster.cluster_labels(distance, window_cut(distance, settings))
+def window_labels(canonical: list[Article], vectors: np.ndarray, settings: Settings,
+                  from_scratch: bool = True) -> np.ndarray:
+    """Cluster labels for one window of canonical stories (`window_distance`)."""
+    return cluster.cluster_labels(*window_distance(canonical, vectors, settings, from_scratch))
 
 
 def update_events(
@@ -52,7 +66,8 @@ def update_events(
     """Place canonical stories without an event; every other story keeps its event unless merged.
 
     The window of time around the new stories is clustered from scratch, exactly as one run
-    over all of it would, and the clusters are named after the events their older stories
+    over all of it would (locally scaled only if no story in it has an event yet:
+    `window_distance`), and the clusters are named after the events their older stories
     already have (`cluster.remap_ids`). New stories take their cluster's name, so they land
     where a single run would put them; older stories never move. An older event that no
     cluster is named after any more, that has no stories outside the window and at most
@@ -66,7 +81,8 @@ def update_events(
     start, end = min(map(story_time, fresh)) - reach, max(map(story_time, fresh)) + reach
     inside = [i for i, a in enumerate(canonical) if start <= story_time(a) <= end]
     ids = [canonical[i].article_id for i in inside]
-    labels = window_labels([canonical[i] for i in inside], vectors[inside], settings)
+    labels = window_labels([canonical[i] for i in inside], vectors[inside], settings,
+                           from_scratch=not any(aid in previous for aid in ids))
     named = cluster.remap_ids(ids, labels, {i: previous[i] for i in ids if i in previous}, known | set(previous.values()))
     in_window = set(ids)
     held_outside = {eid for aid, eid in previous.items() if aid not in in_window}

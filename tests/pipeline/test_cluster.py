@@ -161,15 +161,62 @@ def blocks_of(size: int) -> np.ndarray:
     return distance
 
 
-def test_window_cut_grows_with_neighbours_per_story():
+def test_window_sparseness_falls_with_neighbours_per_story():
     s = Settings()
     assert cluster.neighbours_per_story(blocks_of(4), s.event_distance) == 3
-    cut = [events.window_cut(blocks_of(size), s) for size in (1, 2, 3, 5, 8, 11, 12)]
-    assert cut[0] == cut[1] == s.event_sparse_distance  # 0 and 1 neighbours
-    assert cut[-2] == cut[-1] == s.event_distance  # 10 and 11
-    assert all(a < b for a, b in zip(cut[1:-2], cut[2:-1]))
+    sparseness = [cluster.window_sparseness(blocks_of(size), s.event_distance, s.event_sparse_neighbours,
+                                            s.event_dense_neighbours) for size in (1, 2, 3, 5, 8, 11, 12)]
+    assert sparseness[0] == sparseness[1] == 1.0  # 0 and 1 neighbours
+    assert sparseness[-2] == sparseness[-1] == 0.0  # 10 and 11
+    assert all(a > b for a, b in zip(sparseness[1:-2], sparseness[2:-1]))
+
+
+def test_window_cut_follows_sparseness_and_never_loosens_a_stricter_cut():
+    articles = normalize_seed_like()
+    vectors = np.eye(len(articles), dtype=np.float32)
+    s = Settings()
+    for from_scratch in (True, False):
+        _, cut = events.window_distance(articles, vectors, s, from_scratch)
+        assert cut == pytest.approx(s.event_sparse_distance)  # five stories, no two within the cut: sparse
     strict = s.model_copy(update={"event_distance": 0.05})
-    assert events.window_cut(blocks_of(1), strict) == 0.05  # a stricter cut is never loosened
+    assert events.window_distance(articles, vectors, strict, from_scratch=False)[1] == 0.05
+    assert events.window_distance(articles, vectors, strict)[1] == pytest.approx(0.05 + s.event_scaled_margin)
+
+
+def test_only_windows_clustered_from_scratch_are_scaled():
+    # a dense window: 12 long reports of one event and 12 one-line reports of another
+    at = datetime(2024, 3, 1, tzinfo=timezone.utc)
+    long_text = ("Flood waters rose along the Marne river on Tuesday, forcing the evacuation of 3,000 residents "
+                 "of Chalons, where the mayor Jean Dubois opened two shelters and the army sent boats. ")
+    short_text = "Wildfire near Paso Robles burns 40 homes, Cal Fire says"
+    from pipeline.records import RawStory
+    articles = normalize([RawStory(source_id=f"long{i}", title=f"Marne floods {i}", body=long_text * 3 + f"Update {i}.",
+                                   published_at=at) for i in range(12)]
+                         + [RawStory(source_id=f"short{i}", body=f"{short_text} ({i} report).", published_at=at)
+                            for i in range(12)])
+    vectors = np.ones((len(articles), 4), dtype=np.float32) / 2.0
+    s = Settings()
+    plain, plain_cut = events.window_distance(articles, vectors, s, from_scratch=False)
+    scaled, scaled_cut = events.window_distance(articles, vectors, s, from_scratch=True)
+    assert plain_cut == s.event_distance  # dense: full cuts
+    assert scaled_cut == pytest.approx(s.event_distance + s.event_scaled_margin)
+    assert not np.allclose(plain, scaled)
+    off = s.model_copy(update={"event_scaling_weight": 0.0})
+    assert np.allclose(events.window_distance(articles, vectors, off)[0], plain)
+
+
+def test_local_scaling_evens_out_tight_and_loose_groups():
+    # a tight group (0.2 apart) and a loose one (0.6 apart), 1.0 across: one cut cannot keep
+    # both groups whole without joining them, unless each story is measured by its own reach
+    group = np.arange(12) // 6
+    spread = np.where(group == 0, 0.2, 0.6)
+    distance = np.where(group[:, None] == group[None, :], spread[:, None], 1.0).astype(np.float32)
+    np.fill_diagonal(distance, 0.0)
+    assert cluster.local_scaling(distance.copy(), 3, 0.0) == pytest.approx(distance)
+    scaled = cluster.local_scaling(distance.copy(), 3, 1.0)
+    assert scaled[0, 1] > distance[0, 1] and scaled[6, 7] < distance[6, 7]
+    assert scaled[6, 7] < scaled[0, 6]  # the loose group is still closer inside than across
+    assert np.allclose(scaled, scaled.T) and not np.diag(scaled).any()
 
 
 def test_rebuild_maps_a_range_and_leaves_the_rest(seed_vectors):
