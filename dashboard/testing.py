@@ -70,6 +70,7 @@ def headless_chromium(profile_dir: Path, window: str = "1400,1600"):
                  "--disable-component-update", "--no-first-run", f"--window-size={window}",
                  f"--user-data-dir={profile_dir}"):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the page's console, for failures
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
         yield driver
