@@ -57,10 +57,10 @@ class Settings(BaseSettings):
                                        "event_distance (they run higher inside an event: its stories' reaches are short)")
     event_sparse_distance: float = Field(0.6, description="the same cut where stories have event_sparse_neighbours "
                                          "or fewer (events of a story or two look closer than they are)")
-    event_sparse_neighbours: float = Field(1.5, description="mean neighbours per story (within event_distance) at "
+    event_sparse_neighbours: float = Field(1.5, description="mean neighbours per story (within the full cut) at "
                                            "or below which a window is cut at event_sparse_distance")
     event_dense_neighbours: float = Field(10.0, description="mean neighbours per story from which a window is cut "
-                                          "at event_distance")
+                                          "in full (event_distance, plus event_scaled_margin when scaled)")
     event_merge_max_stories: int = Field(1, description="an incremental run folds an older event into another only if "
                                          "it holds at most this many canonical stories (a re-cluster merges any)")
     event_time_scale_days: float = Field(7.0, description="days apart that add the full time penalty")

@@ -65,11 +65,11 @@ def update_events(
 ) -> cluster.Assignment:
     """Place canonical stories without an event; every other story keeps its event unless merged.
 
-    The window of time around the new stories is clustered from scratch, exactly as one run
-    over all of it would (locally scaled only if no story in it has an event yet:
-    `window_distance`), and the clusters are named after the events their older stories
+    The window of time around the new stories is clustered from scratch, as one run over all
+    of it would except that local scaling is left out once older stories are in it
+    (`window_distance`), and the clusters are named after the events their older stories
     already have (`cluster.remap_ids`). New stories take their cluster's name, so they land
-    where a single run would put them; older stories never move. An older event that no
+    where that clustering puts them; older stories never move. An older event that no
     cluster is named after any more, that has no stories outside the window and at most
     `event_merge_max_stories` stories, was found to be part of another: it is merged into the
     event most of its stories' clusters took. A larger one stays as it is.
