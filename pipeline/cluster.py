@@ -120,8 +120,11 @@ def local_scaling(distance: np.ndarray, neighbours: int, weight: float) -> np.nd
     reach = np.empty(n, dtype=np.float64)
     for start in range(0, n, 1024):  # row blocks: no second n x n matrix
         reach[start:start + 1024] = np.partition(distance[start:start + 1024], k, axis=1)[:, k]
-    reach = np.maximum(reach, 1e-3)  # exact copies in a window must not scale by infinity
-    inverse_root = (np.sqrt(np.median(reach) / reach)).astype(distance.dtype)
+    # Bounded to a quarter and four times the median: a story whose 5th-nearest is an exact
+    # copy (duplicate folding turned off) would otherwise be pushed away from its whole event.
+    median = max(float(np.median(reach)), 1e-6)
+    relative = np.clip(reach / median, 0.25, 4.0)
+    inverse_root = (1.0 / np.sqrt(relative)).astype(distance.dtype)
     for start in range(0, n, 1024):
         rows = slice(start, start + 1024)
         factor = np.multiply(inverse_root[rows, None], inverse_root[None, :])

@@ -219,6 +219,18 @@ def test_local_scaling_evens_out_tight_and_loose_groups():
     assert np.allclose(scaled, scaled.T) and not np.diag(scaled).any()
 
 
+def test_local_scaling_keeps_exact_copies_in_their_event():
+    # two events of six stories, 0.3 apart inside, 1.0 across; stories 0 and 1 are exact copies
+    # (duplicate folding turned off), so their nearest other is at 0: an unbounded scale would
+    # push both far from the rest of their event
+    group = np.arange(12) // 6
+    distance = np.where(group[:, None] == group[None, :], 0.3, 1.0).astype(np.float32)
+    distance[0, 1] = distance[1, 0] = 0.0
+    np.fill_diagonal(distance, 0.0)
+    labels = cluster.cluster_labels(cluster.local_scaling(distance, 1, 0.5), 0.5)
+    assert len(set(labels[:6])) == 1 and labels[0] != labels[6]
+
+
 def test_rebuild_maps_a_range_and_leaves_the_rest(seed_vectors):
     articles = [a for a in normalize_seed_like()]
     vectors = np.eye(len(articles), dtype=np.float32)
