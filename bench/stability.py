@@ -1,8 +1,11 @@
 """Event id stability: the dev set fed in ten batches versus in one.
 
-    .venv/bin/python -m bench.stability [--batches 10] [--seeds 7 8 ...] [--warm] [--rebuild-every K] [--baseline]
+    .venv/bin/python -m bench.stability [--batches 10] [--seeds 7 8 ...] [--bursts] [--warm] [--rebuild-every K]
+                                         [--baseline]
 
-The dev set has no publication dates, so arrival order is a seeded shuffle and each batch
+The dev set has no publication dates, so arrival order is a seeded shuffle (every event
+trickles in across all the batches) or, with `--bursts`, time-ordered as news comes (each
+event breaks at a random moment and its stories follow close together), and each batch
 is "ingested" one day after the previous one (published_at stays unknown, as in the corpus,
 so time adds no distance; all batches fall in one incremental window). Each batch is an
 incremental run over the stored state, exactly as the ingest flow does it (near-duplicate
@@ -59,19 +62,32 @@ def run_batches(batches: list[list], vectors: dict, settings: Settings, rebuild_
     return state, first, n_merged, float(np.median(seconds))
 
 
-def batches_of(articles: list, n_batches: int, seed: int) -> list[list]:
-    """A seeded arrival order cut into batches, each ingested one day after the previous one."""
+def batches_of(articles: list, n_batches: int, seed: int, event_of: dict | None = None,
+               burst: float = 0.05) -> list[list]:
+    """A seeded arrival order cut into batches, each ingested one day after the previous one.
+
+    Without `event_of` the order is a plain shuffle: every event trickles in across all the
+    batches. With it, each event breaks at a random moment of the stream and its stories
+    arrive within `burst` of the stream's length after that, as news does; the order only
+    is drawn from the events, the stories' times stay unknown to the pipeline.
+    """
+    rng = random.Random(seed)
     order = articles[:]
-    random.Random(seed).shuffle(order)
+    if event_of is None:
+        rng.shuffle(order)
+    else:
+        start = {e: rng.random() for e in sorted(set(event_of.values()))}
+        arrival = {a.article_id: start[event_of[a.article_id]] + burst * rng.random() for a in order}
+        order.sort(key=lambda a: arrival[a.article_id])
     size = -(-len(order) // n_batches)
     return [[replace(a, ingested_at=dev_set.INGESTED + timedelta(days=i)) for a in order[i * size:(i + 1) * size]]
             for i in range(n_batches)]
 
 
 def measure(articles: list, gold: dict, vectors: dict, settings: Settings, n_batches: int, seed: int,
-            history: list = (), rebuild_every: int = 0) -> dict:
+            history: list = (), rebuild_every: int = 0, bursts: bool = False) -> dict:
     """Scores of `articles` fed in batches versus in one; `history` (not scored) is stored first, in one earlier run."""
-    batches = batches_of(articles, n_batches, seed)
+    batches = batches_of(articles, n_batches, seed, gold if bursts else None)
     earlier = [[replace(a, ingested_at=dev_set.INGESTED - timedelta(days=5)) for a in history]] if history else []
     state, first, n_merged, per_run = run_batches(earlier + batches, vectors, settings, rebuild_every)
     final = state.event_of
@@ -120,6 +136,9 @@ def main() -> None:
                              "in batches and is scored; each half in turn")
     parser.add_argument("--rebuild-every", type=int, default=0, metavar="K",
                         help="re-cluster everything stored after every K-th run, as a scheduled re-cluster would")
+    parser.add_argument("--bursts", action="store_true",
+                        help="events arrive in bursts (each at a random moment, its stories close together) "
+                             "instead of every story in a plain shuffle")
     parser.add_argument("--baseline", action="store_true",
                         help="also run the previous defaults: no local scaling, storyline_distance 0.55")
     args = parser.parse_args()
@@ -130,7 +149,8 @@ def main() -> None:
     matrix = embed.embed(articles, settings.embedding_model, settings.embedding_batch_size,
                          settings.embedding_max_words, settings.embedding_max_seq_length)
     vectors = dict(zip((a.article_id for a in articles), matrix))
-    print(f"{len(articles)} stories in {args.batches} batches per arrival order; shuffle seeds {args.seeds}")
+    print(f"{len(articles)} stories in {args.batches} batches per arrival order "
+          f"({'events in bursts' if args.bursts else 'plain shuffle'}); seeds {args.seeds}")
     configs = {"as configured": settings}
     if args.baseline:
         configs["baseline: previous defaults (no local scaling, storyline_distance 0.55)"] = settings.model_copy(
@@ -140,13 +160,14 @@ def main() -> None:
     for name, config in configs.items():
         if not args.warm:
             report(name, {f"seed {seed:3d}": measure(articles, gold, vectors, config, args.batches, seed,
-                                                     rebuild_every=args.rebuild_every)
+                                                     rebuild_every=args.rebuild_every, bursts=args.bursts)
                           for seed in args.seeds})
             continue
         report(f"{name}, warm store", {
             f"seed {seed:3d}, topics of half {1 - stored} arriving": measure(
                 [a for a in articles if half_of[a.article_id] != stored], gold, vectors, config, args.batches, seed,
-                history=[a for a in articles if half_of[a.article_id] == stored], rebuild_every=args.rebuild_every)
+                history=[a for a in articles if half_of[a.article_id] == stored], rebuild_every=args.rebuild_every,
+                bursts=args.bursts)
             for seed in args.seeds for stored in (0, 1)})
 
 
