@@ -1,7 +1,7 @@
 """Event id stability: the dev set fed in ten batches versus in one.
 
-    .venv/bin/python -m bench.stability [--batches 10] [--seeds 7 8 ...] [--bursts] [--warm] [--rebuild-every K]
-                                         [--baseline]
+    .venv/bin/python -m bench.stability [--batches 10] [--seeds 7 8 ...] [--bursts [--dated DAYS]] [--warm]
+                                         [--rebuild-every K] [--baseline]
 
 The dev set has no publication dates, so arrival order is a seeded shuffle (every event
 trickles in across all the batches) or, with `--bursts`, time-ordered as news comes (each
@@ -63,13 +63,15 @@ def run_batches(batches: list[list], vectors: dict, settings: Settings, rebuild_
 
 
 def batches_of(articles: list, n_batches: int, seed: int, event_of: dict | None = None,
-               burst: float = 0.05) -> list[list]:
+               burst: float = 0.05, dated_days: float = 0.0) -> list[list]:
     """A seeded arrival order cut into batches, each ingested one day after the previous one.
 
     Without `event_of` the order is a plain shuffle: every event trickles in across all the
     batches. With it, each event breaks at a random moment of the stream and its stories
     arrive within `burst` of the stream's length after that, as news does; the order only
-    is drawn from the events, the stories' times stay unknown to the pipeline.
+    is drawn from the events, and the stories' times stay unknown to the pipeline unless
+    `dated_days` is set: then the stream lasts that many days, each story is published at
+    its arrival, and each batch is ingested when its last story is out.
     """
     rng = random.Random(seed)
     order = articles[:]
@@ -79,15 +81,20 @@ def batches_of(articles: list, n_batches: int, seed: int, event_of: dict | None 
         start = {e: rng.random() for e in sorted(set(event_of.values()))}
         arrival = {a.article_id: start[event_of[a.article_id]] + burst * rng.random() for a in order}
         order.sort(key=lambda a: arrival[a.article_id])
+        if dated_days:
+            order = [replace(a, published_at=dev_set.INGESTED + timedelta(days=dated_days * arrival[a.article_id]))
+                     for a in order]
     size = -(-len(order) // n_batches)
-    return [[replace(a, ingested_at=dev_set.INGESTED + timedelta(days=i)) for a in order[i * size:(i + 1) * size]]
-            for i in range(n_batches)]
+    batches = [order[i * size:(i + 1) * size] for i in range(n_batches)]
+    if dated_days:
+        return [[replace(a, ingested_at=max(b.published_at for b in batch)) for a in batch] for batch in batches]
+    return [[replace(a, ingested_at=dev_set.INGESTED + timedelta(days=i)) for a in batch] for i, batch in enumerate(batches)]
 
 
 def measure(articles: list, gold: dict, vectors: dict, settings: Settings, n_batches: int, seed: int,
-            history: list = (), rebuild_every: int = 0, bursts: bool = False) -> dict:
+            history: list = (), rebuild_every: int = 0, bursts: bool = False, dated_days: float = 0.0) -> dict:
     """Scores of `articles` fed in batches versus in one; `history` (not scored) is stored first, in one earlier run."""
-    batches = batches_of(articles, n_batches, seed, gold if bursts else None)
+    batches = batches_of(articles, n_batches, seed, gold if bursts else None, dated_days=dated_days)
     earlier = [[replace(a, ingested_at=dev_set.INGESTED - timedelta(days=5)) for a in history]] if history else []
     state, first, n_merged, per_run = run_batches(earlier + batches, vectors, settings, rebuild_every)
     final = state.event_of
@@ -139,9 +146,14 @@ def main() -> None:
     parser.add_argument("--bursts", action="store_true",
                         help="events arrive in bursts (each at a random moment, its stories close together) "
                              "instead of every story in a plain shuffle")
+    parser.add_argument("--dated", type=float, default=0.0, metavar="DAYS",
+                        help="with --bursts: the stream lasts DAYS days and each story is published at its "
+                             "arrival, so publication times count (not with --warm)")
     parser.add_argument("--baseline", action="store_true",
                         help="also run the previous defaults: no local scaling, storyline_distance 0.55")
     args = parser.parse_args()
+    if args.dated and (args.warm or not args.bursts):
+        parser.error("--dated needs --bursts and does not go with --warm")
     settings = Settings()
     rows = dev_set.load()
     articles = dev_set.articles(rows, detokenize=True)
@@ -150,7 +162,8 @@ def main() -> None:
                          settings.embedding_max_words, settings.embedding_max_seq_length)
     vectors = dict(zip((a.article_id for a in articles), matrix))
     print(f"{len(articles)} stories in {args.batches} batches per arrival order "
-          f"({'events in bursts' if args.bursts else 'plain shuffle'}); seeds {args.seeds}")
+          f"({'events in bursts' if args.bursts else 'plain shuffle'}"
+          f"{f', published over {args.dated:g} days' if args.dated else ''}); seeds {args.seeds}")
     configs = {"as configured": settings}
     if args.baseline:
         configs["baseline: previous defaults (no local scaling, storyline_distance 0.55)"] = settings.model_copy(
@@ -160,7 +173,8 @@ def main() -> None:
     for name, config in configs.items():
         if not args.warm:
             report(name, {f"seed {seed:3d}": measure(articles, gold, vectors, config, args.batches, seed,
-                                                     rebuild_every=args.rebuild_every, bursts=args.bursts)
+                                                     rebuild_every=args.rebuild_every, bursts=args.bursts,
+                                                     dated_days=args.dated)
                           for seed in args.seeds})
             continue
         report(f"{name}, warm store", {

@@ -27,19 +27,22 @@ def window_distance(canonical: list[Article], vectors: np.ndarray, settings: Set
     """Distances between the canonical stories of one window, and the cut to cluster them at.
 
     The cut is `event_distance` where the window is dense and tightens towards
-    `event_sparse_distance` as it gets sparse (`cluster.window_sparseness`). A window clustered
-    `from_scratch` (no story in it has an event yet) is also locally scaled
-    (`cluster.local_scaling`) and cut `event_scaled_margin` higher, with the scaling
-    fading out as the window gets sparse, where a story's nearest others are mostly other
-    events' stories. Runs that place new stories among older events do not scale: there the
-    new stories are mostly the first reports of their events, their nearest others belong to
-    other events, and scaling would pull them into same-kind events (README, Events).
+    `event_sparse_distance` as it gets sparse (`cluster.window_sparseness`). A window is also
+    locally scaled (`cluster.local_scaling`) and cut `event_scaled_margin` higher, with the
+    scaling fading out as the window gets sparse (a story's nearest others are then mostly
+    other events' stories), when it is clustered `from_scratch` (no story in it has an event
+    yet) or when every story in it has a publication time. A run that places new, undated
+    stories among older events does not scale: the new stories are mostly the first reports
+    of their events, their nearest others belong to other events, and scaling pulled them into
+    same-kind events; with publication times, the time penalty keeps such events apart, and
+    scaling lets an event's later, farther-dated stories join its first ones (README, Events).
     """
     distance = cluster.event_distance(vectors, [cluster.story_document(a) for a in canonical],
                                       [a.published_at for a in canonical], settings.event_embedding_weight,
                                       settings.event_time_scale_days, settings.event_time_weight,
                                       settings.event_word_pairs)
-    scaled = from_scratch and settings.event_scaling_weight > 0
+    dated = all(a.published_at is not None for a in canonical)
+    scaled = (from_scratch or dated) and settings.event_scaling_weight > 0
     full = settings.event_distance + (settings.event_scaled_margin if scaled else 0.0)
     sparseness = cluster.window_sparseness(distance, full, settings.event_sparse_neighbours,
                                            settings.event_dense_neighbours)
@@ -66,10 +69,10 @@ def update_events(
     """Place canonical stories without an event; every other story keeps its event unless merged.
 
     The window of time around the new stories is clustered from scratch, as one run over all
-    of it would except that local scaling is left out once older stories are in it
-    (`window_distance`), and the clusters are named after the events their older stories
-    already have (`cluster.remap_ids`). New stories take their cluster's name, so they land
-    where that clustering puts them; older stories never move. An older event that no
+    of it would except that local scaling is left out once older stories are in it, unless
+    every story has a publication time (`window_distance`), and the clusters are named after
+    the events their older stories already have (`cluster.remap_ids`). New stories take their
+    cluster's name, so they land where that clustering puts them; older stories never move. An older event that no
     cluster is named after any more, that has no stories outside the window and at most
     `event_merge_max_stories` stories, was found to be part of another: it is merged into the
     event most of its stories' clusters took. A larger one stays as it is.

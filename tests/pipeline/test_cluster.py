@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -172,7 +173,7 @@ def test_window_sparseness_falls_with_neighbours_per_story():
 
 
 def test_window_cut_follows_sparseness_and_never_loosens_a_stricter_cut():
-    articles = normalize_seed_like()
+    articles = [replace(a, published_at=None) for a in normalize_seed_like()]
     vectors = np.eye(len(articles), dtype=np.float32)
     s = Settings()
     for from_scratch in (True, False):
@@ -183,7 +184,7 @@ def test_window_cut_follows_sparseness_and_never_loosens_a_stricter_cut():
     assert events.window_distance(articles, vectors, strict)[1] == pytest.approx(0.05 + s.event_scaled_margin)
 
 
-def test_only_windows_clustered_from_scratch_are_scaled():
+def test_windows_are_scaled_when_clustered_from_scratch_or_dated():
     # a dense window: 12 long reports of one event and 12 one-line reports of another
     at = datetime(2024, 3, 1, tzinfo=timezone.utc)
     long_text = ("Flood waters rose along the Marne river on Tuesday, forcing the evacuation of 3,000 residents "
@@ -195,12 +196,15 @@ def test_only_windows_clustered_from_scratch_are_scaled():
                          + [RawStory(source_id=f"short{i}", body=f"{short_text} ({i} report).", published_at=at)
                             for i in range(12)])
     vectors = np.ones((len(articles), 4), dtype=np.float32) / 2.0
+    undated = [replace(a, published_at=None) for a in articles]
     s = Settings()
-    plain, plain_cut = events.window_distance(articles, vectors, s, from_scratch=False)
-    scaled, scaled_cut = events.window_distance(articles, vectors, s, from_scratch=True)
+    # a run placing new stories among older ones, one story without a publication time: plain
+    plain, plain_cut = events.window_distance(undated[:-1] + articles[-1:], vectors, s, from_scratch=False)
     assert plain_cut == s.event_distance  # dense: full cuts
-    assert scaled_cut == pytest.approx(s.event_distance + s.event_scaled_margin)
-    assert not np.allclose(plain, scaled)
+    for window, from_scratch in ((undated, True), (articles, True), (articles, False)):
+        scaled, scaled_cut = events.window_distance(window, vectors, s, from_scratch)
+        assert scaled_cut == pytest.approx(s.event_distance + s.event_scaled_margin)
+        assert not np.allclose(plain, scaled)
     off = s.model_copy(update={"event_scaling_weight": 0.0})
     assert np.allclose(events.window_distance(articles, vectors, off)[0], plain)
 
