@@ -95,7 +95,13 @@ def measure(articles: list, gold: dict, vectors: dict, settings: Settings, n_bat
             history: list = (), rebuild_every: int = 0, bursts: bool = False, dated_days: float = 0.0) -> dict:
     """Scores of `articles` fed in batches versus in one; `history` (not scored) is stored first, in one earlier run."""
     batches = batches_of(articles, n_batches, seed, gold if bursts else None, dated_days=dated_days)
-    earlier = [[replace(a, ingested_at=dev_set.INGESTED - timedelta(days=5)) for a in history]] if history else []
+    if history and dated_days:
+        # dated history: its own bursts over the DAYS before the stream, stored in one run
+        back = timedelta(days=dated_days)
+        earlier = [[replace(a, published_at=a.published_at - back, ingested_at=a.ingested_at - back)
+                    for a in batches_of(history, 1, seed + 1000, gold, dated_days=dated_days)[0]]]
+    else:
+        earlier = [[replace(a, ingested_at=dev_set.INGESTED - timedelta(days=5)) for a in history]] if history else []
     state, first, n_merged, per_run = run_batches(earlier + batches, vectors, settings, rebuild_every)
     final = state.event_of
     one_shot = run_batches(earlier + [[a for b in batches for a in b]], vectors, settings)[0].event_of
@@ -148,12 +154,12 @@ def main() -> None:
                              "instead of every story in a plain shuffle")
     parser.add_argument("--dated", type=float, default=0.0, metavar="DAYS",
                         help="with --bursts: the stream lasts DAYS days and each story is published at its "
-                             "arrival, so publication times count (not with --warm)")
+                             "arrival, so publication times count (with --warm, the stored half over the DAYS before)")
     parser.add_argument("--baseline", action="store_true",
                         help="also run the previous defaults: no local scaling, storyline_distance 0.55")
     args = parser.parse_args()
-    if args.dated and (args.warm or not args.bursts):
-        parser.error("--dated needs --bursts and does not go with --warm")
+    if args.dated and not args.bursts:
+        parser.error("--dated needs --bursts")
     settings = Settings()
     rows = dev_set.load()
     articles = dev_set.articles(rows, detokenize=True)
@@ -181,7 +187,7 @@ def main() -> None:
             f"seed {seed:3d}, topics of half {1 - stored} arriving": measure(
                 [a for a in articles if half_of[a.article_id] != stored], gold, vectors, config, args.batches, seed,
                 history=[a for a in articles if half_of[a.article_id] == stored], rebuild_every=args.rebuild_every,
-                bursts=args.bursts)
+                bursts=args.bursts, dated_days=args.dated)
             for seed in args.seeds for stored in (0, 1)})
 
 
