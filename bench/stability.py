@@ -13,6 +13,9 @@ folding left out: every story is canonical). Prints the share of stories whose e
 changed after their first assignment (a merge counts as a change), and B-cubed F1 against
 the gold events for the batched and the one-shot run.
 
+With `--dated DAYS` (and `--bursts`) the stories do get publication times instead, along a
+stream of DAYS days, and each batch is ingested when its last story is out: time counts.
+
 With `--warm` the store already holds half the topics (stored in one run five days
 earlier, inside the incremental window) and the other half arrives in batches: the steady
 state of a scheduled stream rather than a cold start. Only the arriving stories are scored.
