@@ -191,6 +191,8 @@ def event_page(store: Store, event_id: str) -> None:
         target = event.get("merged_into")
         into = link(f"event={target}", esc(target)) if isinstance(target, str) and target else "another event"
         st.html(f"<b>This event was merged into {into}</b>; it is no longer listed as a live event.")
+    elif event.get("status") == "withdrawn":
+        st.html("<b>Every story of this event was withdrawn by its sender</b>; it is no longer listed as a live event.")
     stories = store.event_articles(event_id)
     sources = store.event_sources(event)
     cols = st.columns(3)

@@ -136,8 +136,8 @@ class Store:
         now: datetime | None = None,
         storyline_id: str | None = None,
     ) -> EventPage:
-        """Live events (merged ones left out) matching the filters, one page of them."""
-        where, params = ["coalesce(e.status, 'active') <> 'merged'"], []
+        """Live events (merged and withdrawn ones left out) matching the filters, one page of them."""
+        where, params = ["coalesce(e.status, 'active') = 'active'"], []
         span = TIME_RANGES[time_range]
         if span is not None:
             where.append("e.last_seen >= ?")
@@ -224,7 +224,7 @@ class Store:
             SELECT storyline_id, arg_max(headline, size) AS headline, count(*) AS n_events, sum(size) AS size,
                    min(first_seen) AS first_seen, max(last_seen) AS last_seen, CAST(NULL AS VARCHAR[]) AS keywords
             FROM events
-            WHERE storyline_id IS NOT NULL AND coalesce(status, 'active') <> 'merged'
+            WHERE storyline_id IS NOT NULL AND coalesce(status, 'active') = 'active'
             GROUP BY storyline_id
             ORDER BY last_seen DESC NULLS LAST, size DESC, storyline_id
             """

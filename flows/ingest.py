@@ -96,9 +96,12 @@ def write_run(sources: list[str], data_dir: str, settings: Settings, published_f
     logger = get_run_logger()
     ctx = job.RunContext()
     state = load_state(data_dir)
+    event_before = dict(state.event_of)  # the run changes state.event_of as versions and withdrawals hand over
     windowed = bool(published_from or published_to)
     read = read_inputs(sources, settings.max_input_bytes, settings.fetch_timeout_s, job.run_inbox(state, windowed))
-    window = date_window.published_within(read.stories, published_from, published_to)
+    # withdrawal notices apply whatever the window: a story taken down stays down in a backfill too
+    stories, notices = job.split_notices(read.stories)
+    window = date_window.published_within(stories, published_from, published_to)
     if windowed:
         logger.info(
             "published %s..%s: %d stories kept, %d outside, %d undated left out",
@@ -106,9 +109,11 @@ def write_run(sources: list[str], data_dir: str, settings: Settings, published_f
         )
     fresh, n_known, empty = job.new_articles(window.stories, state, ctx.started_at)
     all_articles, superseded = job.apply_versions(state, fresh)
+    all_articles, withdrawn, notices = job.apply_withdrawals(state, all_articles, notices)
     rejects = read.rejects + empty
-    logger.info("read %d stories (%d new, %d already stored, %d earlier versions replaced), %d inputs already "
-                "ingested, %d rejects", len(read.stories), len(fresh), n_known, len(superseded), read.n_seen, len(rejects))
+    logger.info("read %d stories (%d new, %d already stored, %d earlier versions replaced, %d taken down by %d new "
+                "withdrawal notices), %d inputs already ingested, %d rejects", len(read.stories), len(fresh), n_known,
+                len(superseded), len(withdrawn), len(notices), read.n_seen, len(rejects))
 
     stored_ids = {a.article_id for a in state.articles}
     dups = find_duplicates([a for a in all_articles if a.article_id not in stored_ids], state, settings)
@@ -119,11 +124,12 @@ def write_run(sources: list[str], data_dir: str, settings: Settings, published_f
     tables = job.output_tables(
         ctx, " ".join(sources), settings.model_dump(mode="json"), state, all_articles, dups, events, vectors, rejects,
         {"n_input_files": read.n_inputs, "n_stories_read": len(read.stories),
-         "n_new_articles": len(fresh), "n_already_stored": n_known, "n_superseded": len(superseded)},
+         "n_new_articles": len(fresh), "n_already_stored": n_known, "n_superseded": len(superseded),
+         "n_withdrawn": len(withdrawn)},
     )
-    tables.update(job.ingest_tables(ctx, state, superseded, [] if windowed else read.inbox_rows))
+    tables.update(job.ingest_tables(ctx, state, superseded + withdrawn, [] if windowed else read.inbox_rows, notices))
     write_tables(data_dir, tables)
-    run_report = report.run_report(tables, ctx.run_id, state.event_of)
+    run_report = report.run_report(tables, ctx.run_id, event_before)
     create_markdown_artifact(markdown=run_report.markdown, key="storyflow-run-summary", description=f"storyflow run {ctx.run_id}")
     create_table_artifact(table=run_report.events_touched, key="storyflow-events-touched", description="events this run created, updated or merged")
     logger.info("run %s written to %s: %s", ctx.run_id, data_dir, run_report.counts)

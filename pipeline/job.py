@@ -20,11 +20,12 @@ from pipeline.inbox import Inbox
 from pipeline.cluster import story_document
 from pipeline.config import Settings
 from pipeline.lexical import keywords
-from pipeline.near_duplicates import CANONICAL_REASON, DuplicateResult
+from pipeline.near_duplicates import CANONICAL_REASON, DuplicateResult, canonical_key
 from pipeline.storylines import assign_storylines
 from pipeline.normalize import normalize
 from pipeline.records import Article, DuplicateEdge, RawStory, Reject, utcnow
-from pipeline.versions import Superseded, merge_versions
+from pipeline.versions import Stamp, Superseded, Withdrawal, merge_versions
+from pipeline.versions import apply_withdrawals as withdraw
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 
@@ -41,6 +42,7 @@ class StoredState:
     group_of: dict[str, str] = field(default_factory=dict)  # article_id -> dup_group_id from the last run
     duplicate_edges: list[DuplicateEdge] = field(default_factory=list)
     minhash_index: pa.Table | None = None
+    withdrawals: pa.Table | None = None  # notices still in force
 
     def inbox(self) -> Inbox:
         return Inbox.from_table(self.inbox_log)
@@ -64,7 +66,7 @@ def load_state(data_dir) -> StoredState:
     edges = [DuplicateEdge(**row) for row in store.read_table(data_dir, "duplicates").to_pylist()]
     return StoredState(articles, event_of, *(store.read_table(data_dir, name) for name in (
         "runs", "rejects", "events", "article_versions", "inbox_log")),
-        group_of, edges, store.read_table(data_dir, "minhash_index"))
+        group_of, edges, store.read_table(data_dir, "minhash_index"), store.read_table(data_dir, "withdrawals"))
 
 
 def stored_duplicates(state: StoredState) -> DuplicateResult:
@@ -100,26 +102,64 @@ def apply_versions(state: StoredState, fresh: list[Article]) -> tuple[list[Artic
     replaced are returned for `article_versions`.
     """
     current, superseded = merge_versions(state.articles, fresh)
-    heir = {s.article.article_id: s.superseded_by for s in superseded}
-    for old, new in heir.items():
-        event_id = state.event_of.pop(old, None)
-        if event_id is not None:
-            state.event_of.setdefault(new, event_id)
-    stored_ids = {a.article_id for a in state.articles}
-    gone = {old: new for old, new in heir.items() if old in stored_ids}
-    if gone:
-        state.group_of = {aid: gone.get(g, g) for aid, g in state.group_of.items() if aid not in gone}
-        state.duplicate_edges = [e for e in state.duplicate_edges if e.article_id not in gone]
-        for e in state.duplicate_edges:
-            e.duplicate_of = gone.get(e.duplicate_of, e.duplicate_of)
-        if state.minhash_index is not None:
-            index = state.minhash_index
-            index = index.filter(pa.compute.invert(pa.compute.is_in(index["article_id"], pa.array(list(gone)))))
-            heirs = pa.array([gone.get(g, g) for g in index["dup_group_id"].to_pylist()], pa.string())
-            state.minhash_index = index.set_column(index.schema.get_field_index("dup_group_id"), "dup_group_id", heirs)
+    hand_over(state, {s.article.article_id: s.superseded_by for s in superseded})
     fresh_ids = {a.article_id for a in fresh}
     state.articles = [a for a in current if a.article_id not in fresh_ids]
     return current, superseded
+
+
+def hand_over(state: StoredState, heir: dict[str, str | None]) -> None:
+    """Articles `heir` names leave the stored state: each one's event and duplicate group pass to
+    its heir (a newer version of the story, or another member of its group), or to no one."""
+    for old, new in heir.items():
+        event_id = state.event_of.pop(old, None)
+        if event_id is not None and new is not None:
+            state.event_of.setdefault(new, event_id)
+    if not any(aid in heir for aid in state.group_of):
+        return
+    groups = {old: new for old, new in heir.items() if new is not None and old in state.group_of}
+    state.group_of = {aid: groups.get(g, g) for aid, g in state.group_of.items() if aid not in heir}
+    # an heir that was a copy in its group is now the group's canonical
+    state.duplicate_edges = [e for e in state.duplicate_edges
+                             if e.article_id not in heir and state.group_of.get(e.article_id) != e.article_id]
+    for e in state.duplicate_edges:
+        e.duplicate_of = groups.get(e.duplicate_of, e.duplicate_of)
+    if state.minhash_index is not None:
+        index = state.minhash_index
+        index = index.filter(pa.compute.invert(pa.compute.is_in(index["article_id"], pa.array(list(heir), pa.string()))))
+        heirs = pa.array([groups.get(g, g) for g in index["dup_group_id"].to_pylist()], pa.string())
+        state.minhash_index = index.set_column(index.schema.get_field_index("dup_group_id"), "dup_group_id", heirs)
+
+
+def split_notices(stories: list[RawStory]) -> tuple[list[RawStory], list[Withdrawal]]:
+    """Stories to ingest, and withdrawal notices (which carry no story to store)."""
+    return [s for s in stories if not s.is_withdrawal], [Withdrawal.from_story(s) for s in stories if s.is_withdrawal]
+
+
+def apply_withdrawals(state: StoredState, current: list[Article],
+                      notices: list[Withdrawal]) -> tuple[list[Article], list[Superseded], list[Withdrawal]]:
+    """`current` articles (`apply_versions`) less those a withdrawal notice takes down.
+
+    A story taken down leaves articles, its duplicate group (a copy of it from elsewhere
+    becomes the group's canonical) and its event, and is kept in `article_versions`; the
+    notices are recorded in `withdrawals`, where they stay in force for later runs.
+    """
+    earlier = [Withdrawal(**{k: r[k] for k in Withdrawal.__slots__})
+               for r in state.withdrawals.to_pylist()] if state.withdrawals is not None else []
+    shelved = {r["article_id"]: Stamp(r["version"], r["updated_at"])
+               for r in state.article_versions.select(["article_id", "version", "updated_at"]).to_pylist()}
+    kept, down, recorded = withdraw(current, notices, earlier, shelved)
+    if not down:
+        return kept, [], recorded
+    down_ids = {a.article_id for a in down}
+    heir: dict[str, str | None] = {}
+    for a in down:
+        group = state.group_of.get(a.article_id)
+        copies = [c for c in kept if group == a.article_id and state.group_of.get(c.article_id) == group]
+        heir[a.article_id] = min(copies, key=canonical_key).article_id if copies else None
+    hand_over(state, heir)
+    state.articles = [a for a in state.articles if a.article_id not in down_ids]
+    return kept, [Superseded(a, None) for a in down], recorded
 
 
 def run_inbox(state: StoredState, windowed: bool) -> Inbox:
@@ -131,14 +171,19 @@ def run_inbox(state: StoredState, windowed: bool) -> Inbox:
     return Inbox() if windowed else state.inbox()
 
 
-def ingest_tables(ctx: RunContext, state: StoredState, superseded: list[Superseded], inbox_rows: list[dict]) -> dict[str, pa.Table]:
-    """The version history and inbox log after this run, for `store.commit` with the other tables."""
+def ingest_tables(ctx: RunContext, state: StoredState, superseded: list[Superseded], inbox_rows: list[dict],
+                  notices: list[Withdrawal] = ()) -> dict[str, pa.Table]:
+    """The version history, withdrawals and inbox log after this run, for `store.commit` with the other tables."""
     version_rows = [
         {**{k: getattr(s.article, k) for k in Article.__slots__}, "superseded_by": s.superseded_by, "superseded_at": ctx.started_at}
         for s in superseded
     ]
+    notice_rows = [{"run_id": ctx.run_id, **{k: getattr(n, k) for k in Withdrawal.__slots__}, "logged_at": ctx.started_at}
+                   for n in notices]
+    earlier = state.withdrawals if state.withdrawals is not None else store.SCHEMAS["withdrawals"].empty_table()
     return {
         "article_versions": pa.concat_tables([state.article_versions, store.to_table("article_versions", version_rows)]),
+        "withdrawals": pa.concat_tables([earlier, store.to_table("withdrawals", notice_rows)]),
         "inbox_log": pa.concat_tables([state.inbox_log, store.to_table("inbox_log", [{**r, "run_id": ctx.run_id} for r in inbox_rows])]),
     }
 
@@ -242,7 +287,15 @@ def event_rows(
         })
     rows.sort(key=lambda r: (-r["size"], r["first_seen"], r["event_id"]))
     rows.extend(merged_event_rows(previous_events, events, set(members)))
+    rows.extend(withdrawn_event_rows(previous_events, events, set(members)))
     return rows
+
+
+def withdrawn_event_rows(previous_events: pa.Table, events: EventResult, active: set[str]) -> list[dict]:
+    """Rows of events left with no story (all taken down), kept so their ids stay resolvable."""
+    gone = [r for r in previous_events.to_pylist() if r["event_id"] not in active
+            and r["status"] != "merged" and r["event_id"] not in events.merged_into]
+    return sorted(({**r, "status": "withdrawn", "size": 0} for r in gone), key=lambda r: r["event_id"])
 
 
 def merged_event_rows(previous_events: pa.Table, events: EventResult, active: set[str]) -> list[dict]:
@@ -348,6 +401,7 @@ def summary_text(tables: dict[str, pa.Table], run_id: str) -> str:
         f"run {run_id}",
         f"  stories read: {run['n_stories_read']}   new: {run['n_new_articles']}   "
         f"already stored: {run['n_already_stored']}   earlier versions replaced: {run['n_superseded'] or 0}   "
+        f"taken down: {run['n_withdrawn'] or 0}   "
         f"rejected: {run['n_rejects']}",
         f"  duplicates: {run['n_exact_duplicates']} exact, {run['n_near_duplicates']} near   "
         f"articles stored: {run['n_articles_total']}   events: {run['n_events']}   "

@@ -24,6 +24,13 @@ class RawStory:
     byline: str = ""
     language: str = ""  # BCP 47 tag as sent
     updated_at: datetime | None = None
+    # IPTC publishing status: "usable", or a notice that takes the story down: "withheld"
+    # (until further notice) or "canceled" (for good); a notice needs no text
+    pubstatus: str = "usable"
+
+    @property
+    def is_withdrawal(self) -> bool:
+        return self.pubstatus != "usable"
 
 
 @dataclass(slots=True)

@@ -1,8 +1,9 @@
 """Report: what one run changed, for an operator (Prefect artifacts) rather than for readers of the store.
 
 Compares the event each stored article had before the run with the one it has after:
-an event is *created* when its id is new, *updated* when its members changed, and
-*merged* when it absorbed the members of an event id that no longer exists.
+an event is *created* when its id is new, *updated* when its members changed, *merged*
+when it absorbed the members of an event id that no longer exists, and *withdrawn* when
+withdrawal notices took every story of it down.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-CHANGES = ("created", "updated", "merged")
+CHANGES = ("created", "updated", "merged", "withdrawn")
 
 
 @dataclass(slots=True)
@@ -35,6 +36,7 @@ def event_changes(before: dict[str, str], after: dict[str, str]) -> dict[str, tu
         members_before.setdefault(event, set()).add(article)
 
     absorbed: dict[str, list[str]] = {}
+    changes_without_heir: list[str] = []
     for old_event, old_members in members_before.items():
         if old_event in members_after:
             continue
@@ -42,6 +44,8 @@ def event_changes(before: dict[str, str], after: dict[str, str]) -> dict[str, tu
         heir = Counter(after[a] for a in old_members if a in after).most_common(1)
         if heir:
             absorbed.setdefault(heir[0][0], []).append(old_event)
+        else:  # none of its stories is left: all were taken down
+            changes_without_heir.append(old_event)
 
     changes: dict[str, tuple[str, list[str]]] = {}
     for event, members in members_after.items():
@@ -51,6 +55,7 @@ def event_changes(before: dict[str, str], after: dict[str, str]) -> dict[str, tu
             changes[event] = ("created", [])
         elif members != members_before[event]:
             changes[event] = ("updated", [])
+    changes.update((event, ("withdrawn", [])) for event in changes_without_heir)
     return changes
 
 
@@ -88,6 +93,7 @@ def run_report(tables: dict[str, pa.Table], run_id: str, event_before: dict[str,
         "stories_in": run["n_stories_read"],
         "new_articles": run["n_new_articles"],
         "already_stored": run["n_already_stored"],
+        "taken_down": run["n_withdrawn"] or 0,
         "duplicates_found": len(edges),
         "exact_duplicates": sum(e["method"] == "exact" for e in edges),
         "rejects": len(rejects),
@@ -108,10 +114,12 @@ def markdown_summary(run_id: str, counts: dict[str, int], rejects: list[dict], t
         "| | |",
         "|---|---|",
         f"| stories in | {counts['stories_in']} ({counts['new_articles']} new, {counts['already_stored']} already stored) |",
+        f"| stories taken down by withdrawal notices | {counts['taken_down']} |",
         f"| duplicates found | {counts['duplicates_found']} ({counts['exact_duplicates']} exact) |",
         f"| events created | {counts['events_created']} |",
         f"| events updated | {counts['events_updated']} |",
         f"| events merged | {counts['events_merged']} |",
+        f"| events withdrawn | {counts['events_withdrawn']} |",
         f"| events in store | {counts['events_total']} |",
         f"| rejects | {counts['rejects']} |",
     ]

@@ -50,8 +50,21 @@ SCHEMAS: dict[str, pa.Schema] = {
     "article_versions": pa.schema([
         *ARTICLE_FIELDS,
         *VERSION_FIELDS,
-        ("superseded_by", pa.string()),  # article_id of the version current when this one was shelved
+        # article_id of the version current when this one was shelved; null: taken down by a
+        # withdrawal notice (see `withdrawals`)
+        ("superseded_by", pa.string()),
         ("superseded_at", TS),
+    ]),
+    # notices that took stories down (IPTC pubstatus withheld / canceled), as sent
+    "withdrawals": pa.schema([
+        ("run_id", pa.string()),
+        ("source_id", pa.string()),  # the story's guid
+        ("pubstatus", pa.string()),  # "withheld" or "canceled"
+        ("version", pa.int64()),
+        ("updated_at", TS),
+        ("origin", pa.string()),  # file (and line) or feed it came from
+        ("taken_down", pa.string()),  # article_id of the version it took down; null if none was held
+        ("logged_at", TS),
     ]),
     # files and feed entries ingested, so that each is read once (see pipeline/inbox.py)
     "inbox_log": pa.schema([
@@ -86,7 +99,8 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("storyline_id", pa.string()),
         ("keywords", pa.list_(pa.string())),
         ("sources", pa.list_(pa.string())),
-        ("status", pa.string()),  # "active", or "merged" into `merged_into`
+        # "active"; "merged" into `merged_into`; "withdrawn": every story of it was taken down
+        ("status", pa.string()),
         ("merged_into", pa.string()),
     ]),
     "storylines": pa.schema([
@@ -109,6 +123,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("n_new_articles", pa.int64()),
         ("n_already_stored", pa.int64()),
         ("n_superseded", pa.int64()),  # versions moved to article_versions by this run
+        ("n_withdrawn", pa.int64()),  # stories taken down by withdrawal notices in this run
         ("n_rejects", pa.int64()),
         ("n_exact_duplicates", pa.int64()),
         ("n_near_duplicates", pa.int64()),

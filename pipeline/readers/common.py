@@ -152,6 +152,21 @@ def parse_version(value: Any) -> int | None:
     return int(value)
 
 
+PUBSTATUSES = {"usable": "usable", "withheld": "withheld", "canceled": "canceled", "cancelled": "canceled"}
+
+
+def parse_pubstatus(value: Any, name: str = "pubstatus") -> str:
+    """An IPTC publishing status, as ninjs sends it ("canceled") or as a NewsML-G2 qcode ("stat:canceled")."""
+    if value is None or value == "":
+        return "usable"
+    if not isinstance(value, str):
+        raise InputError(f"{name} must be a string, got {type(value).__name__}")
+    status = PUBSTATUSES.get(value.strip().lower().removeprefix("stat:"))
+    if status is None:
+        raise InputError(f"{name} must be usable, withheld or canceled, got {value!r}")
+    return status
+
+
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 XML_DECLARED_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 

@@ -3,13 +3,15 @@
 What is read: ``newsItem@guid`` and ``@version``, ``@xml:lang`` or ``contentMeta/language@tag``,
 ``itemMeta/versionCreated`` and ``firstCreated``, ``contentMeta/headline``, ``by`` and
 ``contentCreated``, the provider (``itemMeta/provider`` or ``rightsInfo/copyrightHolder``), a web
-``itemMeta/link``, and the text of the first ``contentSet`` child: ``inlineXML`` (NITF or XHTML)
+``itemMeta/link``, ``itemMeta/pubStatus`` (an item ``stat:withheld`` or ``stat:canceled`` is a
+notice taking its story down, and needs no content), and the text of the first ``contentSet`` child: ``inlineXML`` (NITF or XHTML)
 or ``inlineData`` (plain text).
 """
 from __future__ import annotations
 
 from pipeline.readers.common import (
-    XML_LANG, InputError, child, child_text, children, element_text, local, parse_time, parse_version,
+    XML_LANG, InputError, child, child_text, children, element_text, local, parse_pubstatus, parse_time,
+    parse_version,
 )
 from pipeline.records import RawStory
 
@@ -50,7 +52,9 @@ def story_from_news_item(item, origin: str) -> RawStory:
     if qcode and qcode not in TEXT_ITEM_CLASSES:
         raise InputError(f"newsItem {guid} is of class {qcode!r}, not text")
     body = _content_text(child(item, "contentSet"))
-    if not body.strip():
+    status = child(item_meta, "pubStatus")
+    pubstatus = parse_pubstatus(status.get("qcode", "") if status is not None else "", "pubStatus")
+    if not body.strip() and pubstatus == "usable":
         raise InputError(f"newsItem {guid} has no text content (inlineXML or inlineData)")
     language = item.get(XML_LANG) or (child(content_meta, "language").get("tag", "") if child(content_meta, "language") is not None else "")
     link = child(item_meta, "link")
@@ -70,4 +74,5 @@ def story_from_news_item(item, origin: str) -> RawStory:
         byline=" ".join(child_text(content_meta, "by").split()),
         language=language.strip(),
         origin=origin,
+        pubstatus=pubstatus,
     )

@@ -3,14 +3,15 @@
 1.x carries ``headline``, ``body_text`` / ``body_html`` (``body_xhtml`` in 1.0), ``byline``;
 2.x replaced them with the arrays ``headlines`` and ``bodies`` (``{value, role?, contenttype?}``)
 and ``by``. Both have ``uri`` (the guid, required), ``version`` (a string), ``versioncreated``,
-``firstcreated``, ``language``, ``copyrightholder``; sources are ``infosource`` (1.x) or
-``infosources`` (2.x).
+``firstcreated``, ``language``, ``copyrightholder``, ``pubstatus``; sources are ``infosource``
+(1.x) or ``infosources`` (2.x). An item whose ``pubstatus`` is ``withheld`` or ``canceled`` is a
+notice taking its story down, and needs no body.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from pipeline.readers.common import InputError, html_fragment_text, parse_time, parse_version
+from pipeline.readers.common import InputError, html_fragment_text, parse_pubstatus, parse_time, parse_version
 from pipeline.records import RawStory
 
 NINJS_MARKERS = ("headline", "headlines", "body_text", "body_html", "body_xhtml", "bodies", "versioncreated", "standard")
@@ -72,7 +73,8 @@ def story_from_ninjs(record: dict, origin: str) -> RawStory:
         raise InputError(f"ninjs item of type {kind!r} has no story text (only 'text' items are read)")
     headline = _pick(record.get("headlines"), "headlines", "main")
     body = _body(record)
-    if not body.strip():
+    pubstatus = parse_pubstatus(record.get("pubstatus"))
+    if not body.strip() and pubstatus == "usable":
         raise InputError("ninjs item has no body (body_text, body_html or bodies)")
     uri = uri.strip()
     return RawStory(
@@ -87,4 +89,5 @@ def story_from_ninjs(record: dict, origin: str) -> RawStory:
         byline=_string(record, "by") or _string(record, "byline"),
         language=_string(record, "language"),
         origin=origin,
+        pubstatus=pubstatus,
     )

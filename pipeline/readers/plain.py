@@ -1,14 +1,15 @@
 """Plain inputs: ``.txt`` (one story, the file stem is its id) and simple JSON story records.
 
 A simple record is ``{"id", "body", "title"?, "source"?, "url"?, "published_at"?, "version"?,
-"byline"?, "language"?, "updated_at"?}``; only ``id`` and ``body`` are required.
+"byline"?, "language"?, "updated_at"?, "pubstatus"?}``; only ``id`` and ``body`` are required, and
+``body`` not in a notice taking the story down (``pubstatus`` ``withheld`` or ``canceled``).
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from pipeline.readers.common import Blob, InputError, decode, parse_time, parse_version
+from pipeline.readers.common import Blob, InputError, decode, parse_pubstatus, parse_time, parse_version
 from pipeline.records import RawStory
 
 TEXT_FIELDS = ("title", "source", "url", "byline", "language")
@@ -26,7 +27,8 @@ def story_from_record(record: dict, origin: str, metadata_only: bool = False) ->
     if not isinstance(story_id, (str, int)) or isinstance(story_id, bool):
         raise InputError(f"'id' must be a string or integer, got {type(story_id).__name__}")
     body = record.get("body", "")
-    if not metadata_only:
+    pubstatus = parse_pubstatus(record.get("pubstatus"))
+    if not metadata_only and not (pubstatus != "usable" and not body):
         if body is None or (isinstance(body, str) and not body.strip()):
             raise InputError("missing or empty 'body'")
         if not isinstance(body, str):
@@ -44,5 +46,6 @@ def story_from_record(record: dict, origin: str, metadata_only: bool = False) ->
         updated_at=parse_time(record.get("updated_at"), "updated_at"),
         version=parse_version(record.get("version")),
         origin=origin,
+        pubstatus=pubstatus,
         **fields,
     )

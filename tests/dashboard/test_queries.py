@@ -47,11 +47,12 @@ def today_output(tmp_path):
 
 @pytest.fixture
 def storyline_output(today_output):
-    """The same plus the clustering columns: keywords, storylines, one merged event."""
+    """The same plus the clustering columns: keywords, storylines, one merged and one withdrawn event."""
     write(today_output, "events", [
         event("e_old", "Old flood", 1, 200, storyline_id="s1", keywords=["flood", "river"], sources=["CNN"], status="active", merged_into=None),
         event("e_new", "Fresh rate cut", 2, 2, storyline_id="s2", keywords=["central bank"], sources=["Reuters", "AP"], status="active", merged_into=None),
         event("e_gone", "Merged away", 5, 1, storyline_id="s2", keywords=[], sources=["AP"], status="merged", merged_into="e_new"),
+        event("e_killed", "Taken down", 0, 1, storyline_id="s3", keywords=[], sources=[], status="withdrawn", merged_into=None),
     ])
     write(today_output, "storylines", [{"storyline_id": "s2", "headline": "Interest rates", "n_events": 1, "size": 2,
                                         "first_seen": NOW, "last_seen": NOW, "keywords": ["rates"]}])
@@ -92,7 +93,7 @@ def test_event_stories_fold_copies_under_their_canonical(today_output):
 def test_storyline_columns_keywords_and_merged_events(storyline_output):
     store = Store(storyline_output)
     page = store.event_list(now=NOW)
-    assert ids(page) == ["e_new", "e_old"]  # the merged event is not live
+    assert ids(page) == ["e_new", "e_old"]  # the merged and the withdrawn event are not live
     assert page.rows.set_index("event_id").loc["e_new", "storyline"] == "Interest rates"
     assert page.rows.set_index("event_id").loc["e_new", "n_sources"] == 2
     assert ids(store.event_list(search="river", now=NOW)) == ["e_old"]  # keywords are searched
@@ -104,7 +105,7 @@ def test_storyline_columns_keywords_and_merged_events(storyline_output):
 def test_storylines_gathered_from_events_without_their_table(storyline_output):
     (storyline_output / "storylines" / "storylines.parquet").unlink()
     lines = Store(storyline_output).storylines().set_index("storyline_id")
-    assert list(lines.index) == ["s2", "s1"]
+    assert list(lines.index) == ["s2", "s1"]  # none from the withdrawn event
     assert lines.loc["s2", "n_events"] == 1 and lines.loc["s2", "headline"] == "Fresh rate cut"
 
 

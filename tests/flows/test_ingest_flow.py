@@ -197,3 +197,56 @@ def test_a_damaged_copy_in_a_later_run_folds_under_the_stored_original(seeded_st
     assert edge["duplicate_of"] == articles["004_5e2273e794b96277"]["article_id"] and edge["rule"]
     assert articles["copy-of-004"]["dup_group_id"] == articles["004_5e2273e794b96277"]["article_id"]
     assert pq.read_table(data / "_minhash_index").num_rows >= 2  # the index was committed with the run
+
+
+def test_withdrawal_notices_take_stories_down_and_stay_in_force(seeded_store, tmp_path):
+    """A kill notice for a story with a copy elsewhere: the copy takes over its group and event.
+    A notice for the copy too: the event, left with no story, stays as a withdrawn row. The
+    stories taken down go to history; a resent notice or story changes nothing."""
+    import json
+    import random
+
+    from flows.ingest import ingest_flow
+    from pipeline import synth
+
+    data = tmp_path / "data"
+    shutil.copytree(seeded_store[0], data)
+    original_id = "004_5e2273e794b96277"
+    original = (SEEDS / f"{original_id}.txt").read_text()
+    copy = synth.damage(original, "garble", "light", random.Random(4))
+
+    def send(name, *records):
+        path = tmp_path / name
+        path.write_text("".join(json.dumps(r) + "\n" for r in records))
+        ingest_flow(inputs=str(path), data_dir=str(data))
+
+    send("copy.jsonl", {"id": "copy-of-004", "body": copy, "published_at": "2017-08-17"})
+    before = {a["source_id"]: a for a in table(data, "articles")}
+    assert before["copy-of-004"]["dup_group_id"] == before[original_id]["article_id"]
+    event_id = before[original_id]["event_id"]
+
+    send("kill-004.jsonl", {"id": original_id, "pubstatus": "canceled"})
+    after = {a["source_id"]: a for a in table(data, "articles")}
+    assert set(after) == set(before) - {original_id}
+    heir = after["copy-of-004"]
+    assert heir["is_canonical"] and heir["dup_group_id"] == heir["article_id"] and heir["event_id"] == event_id
+    assert all(e["article_id"] != heir["article_id"] for e in table(data, "duplicates"))
+    (shelved,) = [v for v in table(data, "article_versions") if v["source_id"] == original_id]
+    assert shelved["article_id"] == before[original_id]["article_id"] and shelved["superseded_by"] is None
+    (notice,) = table(data, "withdrawals")
+    assert (notice["source_id"], notice["pubstatus"], notice["taken_down"]) == (original_id, "canceled", shelved["article_id"])
+    assert table(data, "runs")[-1]["n_withdrawn"] == 1
+    assert {e["event_id"]: e["status"] for e in table(data, "events")}[event_id] == "active"
+
+    send("kill-copy.jsonl", {"id": "copy-of-004", "pubstatus": "withheld"})
+    events = {e["event_id"]: e for e in table(data, "events")}
+    assert (events[event_id]["status"], events[event_id]["size"]) == ("withdrawn", 0)
+    assert all(e["event_id"] != event_id for e in table(data, "events") if e["status"] == "active")
+    assert event_id not in {a["event_id"] for a in table(data, "articles")}
+    assert sum(s["size"] for s in table(data, "storylines")) == len(table(data, "articles"))
+
+    snapshot = {name: table(data, name) for name in ("articles", "events", "withdrawals", "article_versions")}
+    send("again.jsonl", {"id": original_id, "pubstatus": "canceled"}, {"id": original_id, "body": original})
+    assert {name: table(data, name) for name in snapshot} == snapshot
+    last = table(data, "runs")[-1]
+    assert (last["n_withdrawn"], last["n_already_stored"], last["n_new_articles"]) == (0, 1, 0)

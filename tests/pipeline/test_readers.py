@@ -101,6 +101,28 @@ def test_ninjs_lines_in_jsonl_and_arrays_in_json(tmp_path):
     assert reject.origin.endswith("array.json:[1]") and "type 'picture'" in reject.reason
 
 
+
+def test_withdrawal_notices_are_read_without_a_body_and_a_bad_status_is_a_reject(tmp_path):
+    item = json.loads((WIRE / "ninjs2-election.json").read_text())
+    kill = {k: v for k, v in item.items() if k not in ("bodies", "headlines")} | {"pubstatus": "canceled", "version": "4"}
+    newsml = (WIRE / "newsml-g2-storm.xml").read_text().replace("stat:usable", "stat:withheld")
+    (tmp_path / "kill.json").write_text(json.dumps(kill))
+    (tmp_path / "storm.xml").write_text(newsml)
+    (tmp_path / "records.jsonl").write_text("\n".join(json.dumps(r) for r in [
+        {"id": "p1", "pubstatus": "Cancelled"},  # no body needed, British spelling taken
+        {"id": "p2", "body": "Still here.", "pubstatus": "usable"},
+        {"id": "p3", "pubstatus": "deleted"},
+        {"id": "p4"},  # a story, not a notice: its body is missing
+    ]))
+    result = ingest(tmp_path)
+    status = {s.source_id: (s.pubstatus, s.version) for s in result.stories}
+    assert status == {item["uri"]: ("canceled", 4), "urn:newsml:wire.example.com:20240114:storm-coast": ("withheld", 2),
+                      "p1": ("canceled", None), "p2": ("usable", None)}
+    reasons = sorted((r.origin.rsplit(":", 1)[-1], r.reason) for r in result.rejects)
+    assert reasons == [("3", "pubstatus must be usable, withheld or canceled, got 'deleted'"),
+                       ("4", "missing or empty 'body'")]
+
+
 BILLION_LAUGHS = """<?xml version="1.0"?>
 <!DOCTYPE lolz [
  <!ENTITY lol "lol">
