@@ -1,8 +1,9 @@
-"""One writing run at a time: a Prefect global concurrency limit of one slot around read-modify-write.
+"""One writing run at a time per store: a Prefect global concurrency limit of one slot around read-modify-write.
 
-Every flow that writes the store (ingest, backfill, re-cluster) holds the slot from reading
-the stored state to committing, so a scheduled run and one started from the UI never
-interleave; the later one waits (and logs that it does) or gives up after a timeout.
+Every flow that writes a store (ingest, backfill, re-cluster) holds that store's slot from
+reading the stored state to committing, so a scheduled run and one started from the UI never
+interleave on it; the later one waits (and logs that it does) or gives up after a timeout.
+Runs writing different stores have different limits and do not wait for each other.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ class StoreBusyError(RuntimeError):
 @contextmanager
 def store_write_slot(settings: Settings) -> Iterator[None]:
     logger = get_run_logger()
-    name, timeout = settings.store_lock_name, settings.store_lock_timeout_s
+    name, timeout = settings.store_lock(), settings.store_lock_timeout_s
     with get_client(sync_client=True) as client:
         # (re)asserts one slot, so a forgotten or edited limit cannot let two writers in
         client.upsert_global_concurrency_limit_by_name(name, 1)

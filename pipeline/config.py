@@ -5,6 +5,7 @@ Every field can be set from the environment with the ``STORYFLOW_`` prefix
 """
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Optional
 
@@ -72,9 +73,15 @@ class Settings(BaseSettings):
     storyline_time_scale_days: float = 60.0
     storyline_time_weight: float = 0.1
 
-    # orchestration: one writing run at a time (a Prefect global concurrency limit of this name)
-    store_lock_name: str = "storyflow-store-writer"
+    # orchestration: one writing run at a time per store (a Prefect global concurrency limit)
+    store_lock_name: str = Field("storyflow-store-writer", description="prefix of each store's concurrency limit name")
     store_lock_timeout_s: float = Field(3600.0, description="how long a writing run waits for the store before giving up")
+
+    def store_lock(self) -> str:
+        """The concurrency limit that guards writes to this store (`data_dir`), one per store:
+        runs writing different stores need not wait for each other."""
+        where = str(Path(self.data_dir).resolve())
+        return f"{self.store_lock_name}-{hashlib.blake2b(where.encode(), digest_size=5).hexdigest()}"
 
     def with_overrides(self, overrides: "RunOverrides | None") -> "Settings":
         """These settings with the fields a run overrides replaced (None keeps the configured value)."""

@@ -414,13 +414,13 @@ def slot_spans(stack: Stack, run_id: str) -> tuple[datetime, datetime]:
 
 
 @contextmanager
-def store_held_elsewhere(stack: Stack):
-    """Another process holding the store write slot, as a long run would (its own Prefect client and lease)."""
+def store_held_elsewhere(stack: Stack, data: Path):
+    """Another process holding the write slot of the store `data`, as a long run would (its own Prefect client and lease)."""
     holder = subprocess.Popen(
         [sys.executable, "-c", (
             "import sys\n"
             "from prefect.concurrency.sync import concurrency\n"
-            f"with concurrency({Settings().store_lock_name!r}, occupy=1, strict=True):\n"
+            f"with concurrency({Settings(data_dir=data).store_lock()!r}, occupy=1, strict=True):\n"
             "    print('held', flush=True)\n"
             "    sys.stdin.read()\n"
         )],
@@ -446,7 +446,7 @@ def test_two_writing_runs_never_write_at_once(stack, seeded, rng):
     archive = write_jsonl(stack.tmp / "archive" / "april.jsonl", [copies["002"], copies["004"]])
 
     # another holder stands in for a long run: both new runs must queue behind it
-    with store_held_elsewhere(stack):
+    with store_held_elsewhere(stack, data):
         ingest_id = stack.run_deployment("storyflow-ingest/ingest", {"inputs": str(inbox.parent), "data_dir": str(data)})
         backfill_id = stack.run_deployment("storyflow-backfill/backfill", {
             "source": str(archive), "start": "2017-04-01", "end": "2017-04-30", "data_dir": str(data),

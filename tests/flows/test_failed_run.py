@@ -46,11 +46,13 @@ def test_a_run_that_cannot_get_the_store_is_refused_and_says_so(prefect_harness,
     from pipeline.config import Settings
 
     monkeypatch.setenv("STORYFLOW_STORE_LOCK_TIMEOUT_S", "3")
-    name = Settings().store_lock_name
+    name = Settings(data_dir=tmp_path / "data").store_lock()
     with get_client(sync_client=True) as client:
         client.upsert_global_concurrency_limit_by_name(name, 1)
     with concurrency(name, occupy=1, strict=True):  # another writer holds the store
         state = ingest_flow(inputs=str(SEEDS), data_dir=str(tmp_path / "data"), return_state=True)
+        other = ingest_flow(inputs=str(SEEDS), data_dir=str(tmp_path / "other"), return_state=True)
+    assert other.is_completed()  # another store has its own limit: no wait
     assert state.is_failed()
     with pytest.raises(StoreBusyError, match="refused: another writing run held .* nothing was written"):
         state.result()

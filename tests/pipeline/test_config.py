@@ -26,3 +26,11 @@ def test_every_overridable_field_is_a_setting_with_a_description():
     schema = RunOverrides.model_json_schema()["properties"]
     assert set(schema) == set(OVERRIDABLE) <= set(Settings.model_fields)
     assert all(schema[name]["description"] for name in OVERRIDABLE)
+
+
+def test_each_store_has_its_own_write_lock_whatever_the_path_spelling(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    here = Settings(data_dir="data").store_lock()
+    assert here == Settings(data_dir=tmp_path / "sub" / ".." / "data").store_lock()
+    assert here != Settings(data_dir="other").store_lock()
+    assert here.startswith("storyflow-store-writer-")
