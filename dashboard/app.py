@@ -25,6 +25,7 @@ table.sf th { text-align: left; border-bottom: 2px solid #ccc; padding: 4px 8px;
 table.sf td { border-bottom: 1px solid #eee; padding: 4px 8px; vertical-align: top; }
 table.sf td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .sf-kw { color: #666; font-size: 0.8rem; }
+.sf-embargo { color: #a40000; font-weight: 600; font-size: 0.8rem; }
 .sf-chip { display: inline-block; background: #eef2f7; border-radius: 10px; padding: 1px 9px; margin: 2px; font-size: 0.85rem; }
 </style>
 """
@@ -63,6 +64,13 @@ def html_table(header: list[str], rows: list[list[str]], numeric: set[int] = fro
     return f'<table class="sf" data-testid="{test_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
+def embargo_badge(until) -> str:
+    """A warning for a story (or an event with a story) that must not be published yet."""
+    if until is None or pd.isna(until):
+        return ""
+    return f'<span class="sf-embargo" data-testid="embargo">EMBARGOED until {when(until)} UTC</span>'
+
+
 def storyline_cell(row) -> str:
     if row.get("storyline_id") is None or pd.isna(row.get("storyline_id")):
         return ""
@@ -77,6 +85,8 @@ def event_table(rows: pd.DataFrame) -> str:
         headline = link(f"event={row['event_id']}", esc(row["headline"]) or esc(row["event_id"]))
         if keywords:
             headline += f'<br><span class="sf-kw">{esc(", ".join(keywords))}</span>'
+        if embargo := embargo_badge(row.get("embargoed_until")):
+            headline += f"<br>{embargo}"
         out.append([headline, esc(row["size"]), esc(row["n_sources"]), when(row["first_seen"]),
                     when(row["last_seen"]), storyline_cell(row)])
     return html_table(["Event", "Stories", "Sources", "First seen", "Last seen", "Storyline"], out, {1, 2}, "event-list")
@@ -194,6 +204,7 @@ def event_page(store: Store, event_id: str) -> None:
     elif event.get("status") == "withdrawn":
         st.html("<b>Every story of this event was withdrawn by its sender</b>; it is no longer listed as a live event.")
     stories = store.event_articles(event_id)
+    now = pd.Timestamp.now(tz="UTC")
     sources = store.event_sources(event)
     cols = st.columns(3)
     cols[0].metric("Stories", len(stories))
@@ -221,7 +232,9 @@ def event_page(store: Store, event_id: str) -> None:
         with st.container(border=True):
             byline = " · ".join(x for x in (esc(row["source"]) or "(unknown source)", when(row["seen_at"]), esc(row["source_id"])) if x)
             url = f' · <a href="{esc(row["url"])}" target="_blank">link</a>' if isinstance(row["url"], str) and row["url"] else ""
+            embargo = embargo_badge(row["embargoed"]) if pd.notna(row["embargoed"]) and row["embargoed"] > now else ""
             st.html(f'<div data-testid="story"><b>{esc(story_title(row))}</b><br><span class="sf-kw">{byline}{url}</span>'
+                    f'{"<br>" + embargo if embargo else ""}'
                     f'<p>{esc(row["excerpt"])}</p></div>')
             mine = copies[copies["canonical_id"] == row["article_id"]]
             if len(mine):

@@ -21,6 +21,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "article_id": "VARCHAR", "source_id": "VARCHAR", "title": "VARCHAR", "text": "VARCHAR",
         "source": "VARCHAR", "url": "VARCHAR", "published_at": "TIMESTAMPTZ", "ingested_at": "TIMESTAMPTZ",
         "dup_group_id": "VARCHAR", "is_canonical": "BOOLEAN", "event_id": "VARCHAR", "storyline_id": "VARCHAR",
+        "embargoed": "TIMESTAMPTZ",
     },
     "duplicates": {
         "article_id": "VARCHAR", "duplicate_of": "VARCHAR", "similarity": "DOUBLE", "method": "VARCHAR",
@@ -159,13 +160,15 @@ class Store:
             SELECT e.event_id, e.headline, e.size,
                    coalesce(len(e.sources), e.n_sources) AS n_sources,
                    e.first_seen, e.last_seen, e.keywords, e.storyline_id,
-                   s.headline AS storyline
+                   s.headline AS storyline,
+                   (SELECT max(a.embargoed) FROM articles a
+                    WHERE a.event_id = e.event_id AND a.embargoed > ?) AS embargoed_until
             FROM events e LEFT JOIN storylines s USING (storyline_id)
             WHERE {condition}
             ORDER BY {SORTS[sort]}
             LIMIT ? OFFSET ?
             """,
-            params + [limit, offset],
+            [now or datetime.now(timezone.utc)] + params + [limit, offset],
         )
         return EventPage(rows, int(total))
 
@@ -183,7 +186,7 @@ class Store:
         return self.df(
             """
             SELECT a.article_id, a.source_id, a.title, left(a.text, 400) AS excerpt, a.source, a.url,
-                   coalesce(a.published_at, a.ingested_at) AS seen_at,
+                   coalesce(a.published_at, a.ingested_at) AS seen_at, a.embargoed,
                    d.duplicate_of IS NULL AS is_canonical,
                    coalesce(d.duplicate_of, a.article_id) AS canonical_id,
                    d.similarity, d.method, d.jaccard, d.containment, d.char_containment, d.rule

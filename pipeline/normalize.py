@@ -108,6 +108,7 @@ def normalize_story(story: RawStory, ingested_at: datetime | None = None) -> Art
         byline=" ".join(story.byline.split()),
         language=story.language,
         updated_at=story.updated_at,
+        embargoed=story.embargoed,
     )
 
 

@@ -27,6 +27,7 @@ class RawStory:
     # IPTC publishing status: "usable", or a notice that takes the story down: "withheld"
     # (until further notice) or "canceled" (for good); a notice needs no text
     pubstatus: str = "usable"
+    embargoed: datetime | None = None  # not to be published before this time
 
     @property
     def is_withdrawal(self) -> bool:
@@ -60,6 +61,7 @@ class Article:
     byline: str = ""
     language: str = ""
     updated_at: datetime | None = None
+    embargoed: datetime | None = None  # not to be published before this time (as the sender says)
 
 
 @dataclass(slots=True)

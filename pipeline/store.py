@@ -34,6 +34,7 @@ VERSION_FIELDS = [
     ("byline", pa.string()),
     ("language", pa.string()),
     ("updated_at", TS),
+    ("embargoed", TS),  # not to be published before this time; null: no embargo
 ]
 
 SCHEMAS: dict[str, pa.Schema] = {

@@ -3,7 +3,7 @@
 What is read: ``newsItem@guid`` and ``@version``, ``@xml:lang`` or ``contentMeta/language@tag``,
 ``itemMeta/versionCreated`` and ``firstCreated``, ``contentMeta/headline``, ``by`` and
 ``contentCreated``, the provider (``itemMeta/provider`` or ``rightsInfo/copyrightHolder``), a web
-``itemMeta/link``, ``itemMeta/pubStatus`` (an item ``stat:withheld`` or ``stat:canceled`` is a
+``itemMeta/link``, ``itemMeta/embargoed``, ``itemMeta/pubStatus`` (an item ``stat:withheld`` or ``stat:canceled`` is a
 notice taking its story down, and needs no content), and the text of the first ``contentSet`` child: ``inlineXML`` (NITF or XHTML)
 or ``inlineData`` (plain text).
 """
@@ -75,4 +75,5 @@ def story_from_news_item(item, origin: str) -> RawStory:
         language=language.strip(),
         origin=origin,
         pubstatus=pubstatus,
+        embargoed=parse_time(child_text(item_meta, "embargoed"), "embargoed"),
     )

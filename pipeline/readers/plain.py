@@ -1,7 +1,7 @@
 """Plain inputs: ``.txt`` (one story, the file stem is its id) and simple JSON story records.
 
 A simple record is ``{"id", "body", "title"?, "source"?, "url"?, "published_at"?, "version"?,
-"byline"?, "language"?, "updated_at"?, "pubstatus"?}``; only ``id`` and ``body`` are required, and
+"byline"?, "language"?, "updated_at"?, "pubstatus"?, "embargoed"?}``; only ``id`` and ``body`` are required, and
 ``body`` not in a notice taking the story down (``pubstatus`` ``withheld`` or ``canceled``).
 """
 from __future__ import annotations
@@ -47,5 +47,6 @@ def story_from_record(record: dict, origin: str, metadata_only: bool = False) ->
         version=parse_version(record.get("version")),
         origin=origin,
         pubstatus=pubstatus,
+        embargoed=parse_time(record.get("embargoed"), "embargoed"),
         **fields,
     )

@@ -41,7 +41,8 @@ def newsroom_data(tmp_path_factory, prefect_harness):
         {"id": "copy-yahoo", "source": "Yahoo News", "published_at": "2017-08-16T15:00:00Z", "body": synth.trim(sessions, rng, 0.3)},
         {"id": "copy-msn", "source": "MSN", "published_at": "2017-08-17T08:00:00Z",
          "body": synth.rewrap(sessions, rng, 0.5, headline="Sessions takes aim at Chicago")},
-        {"id": "copy-reuters", "source": "Reuters Wire", "published_at": "2017-03-29T10:00:00Z", "body": seed_text("003")},
+        {"id": "copy-reuters", "source": "Reuters Wire", "published_at": "2017-03-29T10:00:00Z", "body": seed_text("003"),
+         "embargoed": "2999-01-01T00:00:00Z"},
     ]
     (inbox / "copies.jsonl").write_text("".join(json.dumps(c) + "\n" for c in copies))
     (inbox / "empty.txt").write_text("")
@@ -88,6 +89,12 @@ def test_event_list_shows_the_seed_events(dashboard, browser, newsroom_data):
         link = table.find_element("css selector", f'a[href$="?event={event["event_id"]}"]')
         assert link.text == event["headline"]
     assert "Attorney General Sessions Slams Chicago" in rows[0].text  # newest first: August before April, March
+    (embargo,) = table.find_elements("css selector", "[data-testid=embargo]")  # the event holding the embargoed copy
+    assert embargo.text == "EMBARGOED until 2999-01-01 00:00 UTC"
+    embargoed_event = next(a["event_id"] for a in pq.read_table(newsroom_data / "articles").to_pylist()
+                           if a["source_id"] == "copy-reuters")
+    row = next(r for r in rows if r.find_elements("css selector", f'a[href$="?event={embargoed_event}"]'))
+    assert embargo.text in row.text
     assert "3 events" in browser.find_element("css selector", "body").text
 
 

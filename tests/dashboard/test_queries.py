@@ -90,6 +90,19 @@ def test_event_stories_fold_copies_under_their_canonical(today_output):
     assert store.event_sources(store.event("e_new")) == ["AP", "Reuters"]
 
 
+def test_events_with_a_story_under_embargo_say_until_when(today_output):
+    write(today_output, "articles", [
+        article("a1", "e_old", "CNN", 200, embargoed=NOW - timedelta(hours=1)),  # lifted
+        article("a2", "e_new", "Reuters", 2, embargoed=NOW + timedelta(hours=3)),
+        article("a3", "e_new", "AP", 3, embargoed=NOW + timedelta(hours=5)),
+    ])
+    rows = Store(today_output).event_list(now=NOW).rows.set_index("event_id")
+    assert rows.loc["e_new", "embargoed_until"] == NOW + timedelta(hours=5)
+    assert rows["embargoed_until"].drop("e_new").isna().all()
+    stories = Store(today_output).event_articles("e_new").set_index("article_id")
+    assert stories.loc["a2", "embargoed"] == NOW + timedelta(hours=3)
+
+
 def test_storyline_columns_keywords_and_merged_events(storyline_output):
     store = Store(storyline_output)
     page = store.event_list(now=NOW)

@@ -146,6 +146,7 @@ def test_inbox_and_versions_across_two_runs(prefect_harness, tmp_path):
     assert len(first) == 8
     election = "http://wire.example.net/items/2024/election-turnout"
     storm = "urn:newsml:wire.example.com:20240114:storm-coast"
+    assert first[storm]["embargoed"].isoformat() == "2024-01-14T13:00:00+00:00" and first[election]["embargoed"] is None
 
     item = json.loads((wire / "ninjs2-election.json").read_text())
     item.update(version="4", versioncreated="2024-06-10T08:00:00Z")

@@ -28,6 +28,7 @@ def test_ninjs_1(wire):
     assert (s.title, s.byline, s.source, s.language, s.version) == (
         "Harbour bridge closes for emergency repairs", "By Maria Lindqvist", "Example Wire Service", "en", 1)
     assert s.published_at == utc(2024, 3, 5, 8, 12) and s.updated_at == utc(2024, 3, 5, 9, 30)
+    assert s.embargoed == utc(2024, 3, 5, 10)
     assert s.body.split("\n")[0].startswith("GOTHENBURG (EWS) \u2014 The city's harbour bridge")  # HTML body to text
     assert len(s.body.split("\n")) == 2 and "<p>" not in s.body
 
@@ -47,6 +48,7 @@ def test_newsml_g2_news_item(wire):
     assert (s.title, s.byline, s.source) == (
         "Winter storm cuts power to 40,000 homes on the coast", "By Daniel Reyes", "Coastal Wire")
     assert s.published_at == utc(2024, 1, 14, 11, 40) and s.updated_at == utc(2024, 1, 14, 12, 5)
+    assert s.embargoed == utc(2024, 1, 14, 13)
     assert s.url == "https://wire.example.com/stories/storm-coast"
     assert s.body.split("\n") == [
         "A winter storm brought down power lines along the coast overnight, leaving about 40,000 homes without electricity.",
@@ -110,7 +112,7 @@ def test_withdrawal_notices_are_read_without_a_body_and_a_bad_status_is_a_reject
     (tmp_path / "storm.xml").write_text(newsml)
     (tmp_path / "records.jsonl").write_text("\n".join(json.dumps(r) for r in [
         {"id": "p1", "pubstatus": "Cancelled"},  # no body needed, British spelling taken
-        {"id": "p2", "body": "Still here.", "pubstatus": "usable"},
+        {"id": "p2", "body": "Still here.", "pubstatus": "usable", "embargoed": "2024-05-01T06:00:00Z"},
         {"id": "p3", "pubstatus": "deleted"},
         {"id": "p4"},  # a story, not a notice: its body is missing
     ]))
@@ -118,6 +120,7 @@ def test_withdrawal_notices_are_read_without_a_body_and_a_bad_status_is_a_reject
     status = {s.source_id: (s.pubstatus, s.version) for s in result.stories}
     assert status == {item["uri"]: ("canceled", 4), "urn:newsml:wire.example.com:20240114:storm-coast": ("withheld", 2),
                       "p1": ("canceled", None), "p2": ("usable", None)}
+    assert next(s for s in result.stories if s.source_id == "p2").embargoed == utc(2024, 5, 1, 6)
     reasons = sorted((r.origin.rsplit(":", 1)[-1], r.reason) for r in result.rejects)
     assert reasons == [("3", "pubstatus must be usable, withheld or canceled, got 'deleted'"),
                        ("4", "missing or empty 'body'")]
