@@ -149,6 +149,9 @@ def apply_withdrawals(state: StoredState, current: list[Article],
     shelved = {r["article_id"]: Stamp(r["version"], r["updated_at"])
                for r in state.article_versions.select(["article_id", "version", "updated_at"]).to_pylist()}
     kept, down, recorded = withdraw(current, notices, earlier, shelved)
+    for notice in recorded:
+        notice.event_id = state.event_of.get(notice.taken_down)
+    rejoin_events(state, kept, [*earlier, *recorded])
     if not down:
         return kept, [], recorded
     down_ids = {a.article_id for a in down}
@@ -160,6 +163,23 @@ def apply_withdrawals(state: StoredState, current: list[Article],
     hand_over(state, heir)
     state.articles = [a for a in state.articles if a.article_id not in down_ids]
     return kept, [Superseded(a, None) for a in down], recorded
+
+
+def rejoin_events(state: StoredState, current: list[Article], notices: list[Withdrawal]) -> None:
+    """A story coming back after a withdrawal (a newer version) rejoins the event it left, or the
+    event that one was merged into since, so the event id keeps its meaning."""
+    left = {n.source_id: n.event_id for n in notices if n.event_id}
+    if not left:
+        return
+    rows = {r["event_id"]: r for r in state.events.select(["event_id", "status", "merged_into"]).to_pylist()}
+    for article in current:
+        event_id = left.get(article.source_id)
+        if event_id is None or article.article_id in state.event_of:
+            continue
+        row = rows.get(event_id)
+        if row is not None and row["status"] == "merged" and row["merged_into"]:
+            event_id = row["merged_into"]
+        state.event_of[article.article_id] = event_id
 
 
 def run_inbox(state: StoredState, windowed: bool) -> Inbox:

@@ -65,6 +65,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("updated_at", TS),
         ("origin", pa.string()),  # file (and line) or feed it came from
         ("taken_down", pa.string()),  # article_id of the version it took down; null if none was held
+        ("event_id", pa.string()),  # the event that version left (a newer version coming back rejoins it)
         ("logged_at", TS),
     ]),
     # files and feed entries ingested, so that each is read once (see pipeline/inbox.py)

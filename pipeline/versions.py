@@ -79,6 +79,7 @@ class Withdrawal:
     updated_at: datetime | None = None
     origin: str = ""
     taken_down: str | None = None  # article_id of the version it took down, if one was held
+    event_id: str | None = None  # the event that version left
 
     @classmethod
     def from_story(cls, story: RawStory) -> Withdrawal:

@@ -203,7 +203,8 @@ def test_a_damaged_copy_in_a_later_run_folds_under_the_stored_original(seeded_st
 def test_withdrawal_notices_take_stories_down_and_stay_in_force(seeded_store, tmp_path):
     """A kill notice for a story with a copy elsewhere: the copy takes over its group and event.
     A notice for the copy too: the event, left with no story, stays as a withdrawn row. The
-    stories taken down go to history; a resent notice or story changes nothing."""
+    stories taken down go to history; a resent notice or story changes nothing; a newer
+    version of the withheld copy comes back into the same event."""
     import json
     import random
 
@@ -221,7 +222,7 @@ def test_withdrawal_notices_take_stories_down_and_stay_in_force(seeded_store, tm
         path.write_text("".join(json.dumps(r) + "\n" for r in records))
         ingest_flow(inputs=str(path), data_dir=str(data))
 
-    send("copy.jsonl", {"id": "copy-of-004", "body": copy, "published_at": "2017-08-17"})
+    send("copy.jsonl", {"id": "copy-of-004", "body": copy, "published_at": "2017-08-17", "version": 1})
     before = {a["source_id"]: a for a in table(data, "articles")}
     assert before["copy-of-004"]["dup_group_id"] == before[original_id]["article_id"]
     event_id = before[original_id]["event_id"]
@@ -251,3 +252,8 @@ def test_withdrawal_notices_take_stories_down_and_stay_in_force(seeded_store, tm
     assert {name: table(data, name) for name in snapshot} == snapshot
     last = table(data, "runs")[-1]
     assert (last["n_withdrawn"], last["n_already_stored"], last["n_new_articles"]) == (0, 1, 0)
+
+    send("copy-v2.jsonl", {"id": "copy-of-004", "body": copy + "\nUpdated.", "published_at": "2017-08-17", "version": 2})
+    back = {a["source_id"]: a for a in table(data, "articles")}["copy-of-004"]
+    assert back["version"] == 2 and back["event_id"] == event_id
+    assert {e["event_id"]: e["status"] for e in table(data, "events")}[event_id] == "active"
