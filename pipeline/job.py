@@ -42,7 +42,7 @@ class StoredState:
     group_of: dict[str, str] = field(default_factory=dict)  # article_id -> dup_group_id from the last run
     duplicate_edges: list[DuplicateEdge] = field(default_factory=list)
     minhash_index: pa.Table | None = None
-    withdrawals: pa.Table | None = None  # notices still in force
+    withdrawals: pa.Table = field(default_factory=store.SCHEMAS["withdrawals"].empty_table)  # notices in force
 
     def inbox(self) -> Inbox:
         return Inbox.from_table(self.inbox_log)
@@ -144,8 +144,9 @@ def apply_withdrawals(state: StoredState, current: list[Article],
     becomes the group's canonical) and its event, and is kept in `article_versions`; the
     notices are recorded in `withdrawals`, where they stay in force for later runs.
     """
-    earlier = [Withdrawal(**{k: r[k] for k in Withdrawal.__slots__})
-               for r in state.withdrawals.to_pylist()] if state.withdrawals is not None else []
+    earlier = [Withdrawal(**{k: r[k] for k in Withdrawal.__slots__}) for r in state.withdrawals.to_pylist()]
+    if not notices and not earlier:
+        return current, [], []
     shelved = {r["article_id"]: Stamp(r["version"], r["updated_at"])
                for r in state.article_versions.select(["article_id", "version", "updated_at"]).to_pylist()}
     kept, down, recorded = withdraw(current, notices, earlier, shelved)
@@ -200,10 +201,9 @@ def ingest_tables(ctx: RunContext, state: StoredState, superseded: list[Supersed
     ]
     notice_rows = [{"run_id": ctx.run_id, **{k: getattr(n, k) for k in Withdrawal.__slots__}, "logged_at": ctx.started_at}
                    for n in notices]
-    earlier = state.withdrawals if state.withdrawals is not None else store.SCHEMAS["withdrawals"].empty_table()
     return {
         "article_versions": pa.concat_tables([state.article_versions, store.to_table("article_versions", version_rows)]),
-        "withdrawals": pa.concat_tables([earlier, store.to_table("withdrawals", notice_rows)]),
+        "withdrawals": pa.concat_tables([state.withdrawals, store.to_table("withdrawals", notice_rows)]),
         "inbox_log": pa.concat_tables([state.inbox_log, store.to_table("inbox_log", [{**r, "run_id": ctx.run_id} for r in inbox_rows])]),
     }
 
