@@ -142,13 +142,14 @@ def health_tab(store: Store) -> None:
     else:
         shown = runs.assign(started_at=runs["started_at"].map(when), finished_at=runs["finished_at"].map(when))
         st.html(html_table(
-            ["Run", "Started", "Seconds", "Read", "New", "Already stored", "Rejects", "Exact dups", "Near dups",
-             "Events", "Articles"],
+            ["Run", "Started", "Seconds", "Read", "New", "Already stored", "Taken down", "Rejects", "Exact dups",
+             "Near dups", "Events", "Articles"],
             [[esc(r["run_id"]), r["started_at"], f"{r['seconds']:.1f}" if pd.notna(r["seconds"]) else "",
-              *(esc(r[c]) for c in ("n_stories_read", "n_new_articles", "n_already_stored", "n_rejects",
-                                    "n_exact_duplicates", "n_near_duplicates", "n_events", "n_articles_total"))]
+              *(esc(r[c]) for c in ("n_stories_read", "n_new_articles", "n_already_stored", "n_withdrawn",
+                                    "n_rejects", "n_exact_duplicates", "n_near_duplicates", "n_events",
+                                    "n_articles_total"))]
              for r in shown.to_dict("records")],
-            set(range(2, 11)), "runs",
+            set(range(2, 12)), "runs",
         ))
     st.subheader("Rejects")
     rejects = store.rejects()

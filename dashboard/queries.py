@@ -40,7 +40,7 @@ COLUMNS: dict[str, dict[str, str]] = {
     "runs": {
         "run_id": "VARCHAR", "started_at": "TIMESTAMPTZ", "finished_at": "TIMESTAMPTZ", "inputs": "VARCHAR",
         "n_input_files": "BIGINT", "n_stories_read": "BIGINT", "n_new_articles": "BIGINT",
-        "n_already_stored": "BIGINT", "n_rejects": "BIGINT", "n_exact_duplicates": "BIGINT",
+        "n_already_stored": "BIGINT", "n_withdrawn": "BIGINT", "n_rejects": "BIGINT", "n_exact_duplicates": "BIGINT",
         "n_near_duplicates": "BIGINT", "n_events": "BIGINT", "n_articles_total": "BIGINT",
     },
     "rejects": {"run_id": "VARCHAR", "origin": "VARCHAR", "reason": "VARCHAR", "rejected_at": "TIMESTAMPTZ"},
@@ -244,7 +244,7 @@ class Store:
             """
             SELECT run_id, started_at, finished_at,
                    epoch(finished_at - started_at) AS seconds, inputs,
-                   n_stories_read, n_new_articles, n_already_stored, n_rejects,
+                   n_stories_read, n_new_articles, n_already_stored, n_withdrawn, n_rejects,
                    n_exact_duplicates, n_near_duplicates, n_events, n_articles_total
             FROM runs ORDER BY started_at DESC NULLS LAST LIMIT ?
             """,

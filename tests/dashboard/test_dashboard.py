@@ -142,6 +142,11 @@ def test_run_health_shows_runs_and_rejects(dashboard, browser, newsroom_data):
     wait_for(browser, "[role=tab]", "Run health").click()
     runs = wait_for(browser, "table[data-testid=runs]")
     assert run["run_id"] in runs.text
+    header = [th.text for th in runs.find_elements("css selector", "th")]
+    (cells,) = [[td.text for td in tr.find_elements("css selector", "td")]
+                for tr in runs.find_elements("css selector", "tbody tr")]
+    shown = dict(zip(header, cells))
+    assert (shown["New"], shown["Taken down"], shown["Rejects"]) == (str(run["n_new_articles"]), "0", "1")
     rejects = wait_for(browser, "table[data-testid=rejects]")
     assert "empty.txt" in rejects.text and "empty file" in rejects.text
 
