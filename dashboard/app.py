@@ -205,7 +205,6 @@ def event_page(store: Store, event_id: str) -> None:
     elif event.get("status") == "withdrawn":
         st.html("<b>Every story of this event was withdrawn by its sender</b>; it is no longer listed as a live event.")
     stories = store.event_articles(event_id)
-    now = pd.Timestamp.now(tz="UTC")
     sources = store.event_sources(event)
     cols = st.columns(3)
     cols[0].metric("Stories", len(stories))
@@ -233,7 +232,7 @@ def event_page(store: Store, event_id: str) -> None:
         with st.container(border=True):
             byline = " · ".join(x for x in (esc(row["source"]) or "(unknown source)", when(row["seen_at"]), esc(row["source_id"])) if x)
             url = f' · <a href="{esc(row["url"])}" target="_blank">link</a>' if isinstance(row["url"], str) and row["url"] else ""
-            embargo = embargo_badge(row["embargoed"]) if pd.notna(row["embargoed"]) and row["embargoed"] > now else ""
+            embargo = embargo_badge(row["embargoed"])
             st.html(f'<div data-testid="story"><b>{esc(story_title(row))}</b><br><span class="sf-kw">{byline}{url}</span>'
                     f'{"<br>" + embargo if embargo else ""}'
                     f'<p>{esc(row["excerpt"])}</p></div>')

@@ -178,15 +178,17 @@ class Store:
         rows = self.df("SELECT * FROM events WHERE event_id = ?", [event_id]).to_dict("records")
         return rows[0] if rows else None
 
-    def event_articles(self, event_id: str) -> pd.DataFrame:
+    def event_articles(self, event_id: str, now: datetime | None = None) -> pd.DataFrame:
         """The event's stories, each copy carrying its scores against its canonical story.
 
-        `canonical_id` is the story a row folds under (itself for a canonical story).
+        `canonical_id` is the story a row folds under (itself for a canonical story);
+        `embargoed` is set only while the story's embargo still holds at `now`.
         """
         return self.df(
             """
             SELECT a.article_id, a.source_id, a.title, left(a.text, 400) AS excerpt, a.source, a.url,
-                   coalesce(a.published_at, a.ingested_at) AS seen_at, a.embargoed,
+                   coalesce(a.published_at, a.ingested_at) AS seen_at,
+                   CASE WHEN a.embargoed > ? THEN a.embargoed END AS embargoed,
                    d.duplicate_of IS NULL AS is_canonical,
                    coalesce(d.duplicate_of, a.article_id) AS canonical_id,
                    d.similarity, d.method, d.jaccard, d.containment, d.char_containment, d.rule
@@ -194,7 +196,7 @@ class Store:
             WHERE a.event_id = ?
             ORDER BY seen_at, a.article_id
             """,
-            [event_id],
+            [now or datetime.now(timezone.utc), event_id],
         )
 
     def event_sources(self, event: dict) -> list[str]:

@@ -3,9 +3,9 @@
 What is read: ``newsItem@guid`` and ``@version``, ``@xml:lang`` or ``contentMeta/language@tag``,
 ``itemMeta/versionCreated`` and ``firstCreated``, ``contentMeta/headline``, ``by`` and
 ``contentCreated``, the provider (``itemMeta/provider`` or ``rightsInfo/copyrightHolder``), a web
-``itemMeta/link``, ``itemMeta/embargoed``, ``itemMeta/pubStatus`` (an item ``stat:withheld`` or ``stat:canceled`` is a
-notice taking its story down, and needs no content), and the text of the first ``contentSet`` child: ``inlineXML`` (NITF or XHTML)
-or ``inlineData`` (plain text).
+``itemMeta/link``, ``itemMeta/embargoed``, ``itemMeta/pubStatus`` (an item ``stat:withheld`` or
+``stat:canceled`` is a notice taking its story down, and needs no content), and the text of the
+first ``contentSet`` child: ``inlineXML`` (NITF or XHTML) or ``inlineData`` (plain text).
 """
 from __future__ import annotations
 

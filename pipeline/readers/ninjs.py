@@ -3,8 +3,8 @@
 1.x carries ``headline``, ``body_text`` / ``body_html`` (``body_xhtml`` in 1.0), ``byline``;
 2.x replaced them with the arrays ``headlines`` and ``bodies`` (``{value, role?, contenttype?}``)
 and ``by``. Both have ``uri`` (the guid, required), ``version`` (a string), ``versioncreated``,
-``firstcreated``, ``embargoed``, ``language``, ``copyrightholder``, ``pubstatus``; sources are ``infosource``
-(1.x) or ``infosources`` (2.x). An item whose ``pubstatus`` is ``withheld`` or ``canceled`` is a
+``firstcreated``, ``embargoed``, ``language``, ``copyrightholder``, ``pubstatus``; sources are
+``infosource`` (1.x) or ``infosources`` (2.x). An item whose ``pubstatus`` is ``withheld`` or ``canceled`` is a
 notice taking its story down, and needs no body.
 """
 from __future__ import annotations

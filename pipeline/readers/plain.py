@@ -28,7 +28,7 @@ def story_from_record(record: dict, origin: str, metadata_only: bool = False) ->
         raise InputError(f"'id' must be a string or integer, got {type(story_id).__name__}")
     body = record.get("body", "")
     pubstatus = parse_pubstatus(record.get("pubstatus"))
-    if not metadata_only and not (pubstatus != "usable" and not body):
+    if not metadata_only and (pubstatus == "usable" or body):  # a notice may come without a body
         if body is None or (isinstance(body, str) and not body.strip()):
             raise InputError("missing or empty 'body'")
         if not isinstance(body, str):

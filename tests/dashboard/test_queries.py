@@ -99,7 +99,7 @@ def test_events_with_a_story_under_embargo_say_until_when(today_output):
     rows = Store(today_output).event_list(now=NOW).rows.set_index("event_id")
     assert rows.loc["e_new", "embargoed_until"] == NOW + timedelta(hours=5)
     assert rows["embargoed_until"].drop("e_new").isna().all()
-    stories = Store(today_output).event_articles("e_new").set_index("article_id")
+    stories = Store(today_output).event_articles("e_new", now=NOW).set_index("article_id")
     assert stories.loc["a2", "embargoed"] == NOW + timedelta(hours=3)
 
 
