@@ -51,8 +51,9 @@ class Settings(BaseSettings):
     event_distance: float = Field(0.75, description="max mean blended distance inside one event, where stories have "
                                   "event_dense_neighbours or more others within it on average")
     event_scaling_weight: float = Field(0.5, description="in a window clustered from scratch (no story in it has an event "
-                                        "yet: a first run, a re-cluster), the share of each distance rescaled by how far "
-                                        "the two stories' event_scaling_neighbours-th nearest others are (0: never)")
+                                        "yet: a first run, a re-cluster) or fully dated, the share of each distance "
+                                        "rescaled by how far the two stories' event_scaling_neighbours-th nearest others "
+                                        "are; in other runs, between new stories only (0: never)")
     event_scaling_neighbours: int = Field(5, ge=1, description="which nearest other story sets a story's local scale")
     event_scaled_margin: float = Field(0.025, description="locally scaled distances are cut this much above "
                                        "event_distance (they run higher inside an event: its stories' reaches are short)")

@@ -23,24 +23,27 @@ def story_time(article: Article) -> datetime:
 
 
 def window_distance(canonical: list[Article], vectors: np.ndarray, settings: Settings,
-                    from_scratch: bool = True) -> tuple[np.ndarray, float]:
+                    placed: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Distances between the canonical stories of one window, and the cut to cluster them at.
 
-    The cut is `event_distance` where the window is dense and tightens towards
-    `event_sparse_distance` as it gets sparse (`cluster.window_sparseness`). A window is also
-    locally scaled (`cluster.local_scaling`) and cut `event_scaled_margin` higher, with the
-    scaling fading out as the window gets sparse (a story's nearest others are then mostly
-    other events' stories), when it is clustered `from_scratch` (no story in it has an event
-    yet) or when every story in it has a publication time. A run that places new, undated
-    stories among older events does not scale: the new stories are mostly the first reports
-    of their events, their nearest others belong to other events, and scaling pulled them into
-    same-kind events; with publication times, the time penalty keeps such events apart, and
-    scaling lets an event's later, farther-dated stories join its first ones (README, Events).
+    `placed` marks the stories that already have an event (None: none do, the window is
+    clustered from scratch). The cut is `event_distance` where the window is dense and
+    tightens towards `event_sparse_distance` as it gets sparse (`cluster.window_sparseness`).
+    A window is also locally scaled (`cluster.local_scaling`) and cut `event_scaled_margin`
+    higher, with the scaling fading out as the window gets sparse (a story's nearest others
+    are then mostly other events' stories), when no story in it is placed yet or when every
+    story in it has a publication time. A run that places new, undated stories among older
+    events scales only the new stories among themselves (`scale_new_among_themselves`): its
+    new stories are mostly the first reports of their events, their nearest older stories
+    belong to other events, and scaling them against those pulled them into same-kind events;
+    with publication times, the time penalty keeps such events apart, and scaling lets an
+    event's later, farther-dated stories join its first ones (README, Events).
     """
     distance = cluster.event_distance(vectors, [cluster.story_document(a) for a in canonical],
                                       [a.published_at for a in canonical], settings.event_embedding_weight,
                                       settings.event_time_scale_days, settings.event_time_weight,
                                       settings.event_word_pairs)
+    from_scratch = placed is None or not placed.any()
     dated = all(a.published_at is not None for a in canonical)
     scaled = (from_scratch or dated) and settings.event_scaling_weight > 0
     full = settings.event_distance + (settings.event_scaled_margin if scaled else 0.0)
@@ -49,14 +52,43 @@ def window_distance(canonical: list[Article], vectors: np.ndarray, settings: Set
     if scaled:
         cluster.local_scaling(distance, settings.event_scaling_neighbours,
                               settings.event_scaling_weight * (1 - sparseness))
+    elif settings.event_scaling_weight > 0:
+        scale_new_among_themselves(distance, ~placed, settings)
     # a stricter cut (a per-run override) is never loosened by the sparse cut
     return distance, full - (full - min(settings.event_sparse_distance, full)) * sparseness
 
 
+def scale_new_among_themselves(distance: np.ndarray, new: np.ndarray, settings: Settings) -> None:
+    """Locally scale the distances between new stories only, as a run over them alone would (in place).
+
+    Each new story's reach is measured among the new stories, the scaling fades with how
+    sparse they are among themselves, and their distances are lowered by the scaled windows'
+    extra margin (`event_scaled_margin`) to the same extent, since the cut is the plain one.
+    Distances to older stories stay plain. Why: where a run brings the bulk of an event at
+    once (news comes in bursts), its one-line reports are kept together as in a first run;
+    where the new stories are few or scattered across events, nothing changes (README, Events).
+    """
+    index = np.flatnonzero(new)
+    if len(index) < 3:
+        return
+    block = np.ix_(index, index)
+    among_new = distance[block]
+    full = settings.event_distance + settings.event_scaled_margin
+    strength = 1 - cluster.window_sparseness(among_new, full, settings.event_sparse_neighbours,
+                                             settings.event_dense_neighbours)
+    if strength <= 0:
+        return
+    cluster.local_scaling(among_new, settings.event_scaling_neighbours, settings.event_scaling_weight * strength)
+    among_new -= np.float32(settings.event_scaled_margin * strength)
+    np.clip(among_new, 0.0, None, out=among_new)
+    np.fill_diagonal(among_new, 0.0)
+    distance[block] = among_new
+
+
 def window_labels(canonical: list[Article], vectors: np.ndarray, settings: Settings,
-                  from_scratch: bool = True) -> np.ndarray:
+                  placed: np.ndarray | None = None) -> np.ndarray:
     """Cluster labels for one window of canonical stories (`window_distance`)."""
-    return cluster.cluster_labels(*window_distance(canonical, vectors, settings, from_scratch))
+    return cluster.cluster_labels(*window_distance(canonical, vectors, settings, placed))
 
 
 def update_events(
@@ -69,8 +101,8 @@ def update_events(
     """Place canonical stories without an event; every other story keeps its event unless merged.
 
     The window of time around the new stories is clustered from scratch, as one run over all
-    of it would except that local scaling is left out once older stories are in it, unless
-    every story has a publication time (`window_distance`), and the clusters are named after
+    of it would except that, once older stories are in it and some story has no publication
+    time, only the new stories are locally scaled, among themselves (`window_distance`), and the clusters are named after
     the events their older stories already have (`cluster.remap_ids`). New stories take their
     cluster's name, so they land where that clustering puts them; older stories never move. An older event that no
     cluster is named after any more, that has no stories outside the window and at most
@@ -85,7 +117,7 @@ def update_events(
     inside = [i for i, a in enumerate(canonical) if start <= story_time(a) <= end]
     ids = [canonical[i].article_id for i in inside]
     labels = window_labels([canonical[i] for i in inside], vectors[inside], settings,
-                           from_scratch=not any(aid in previous for aid in ids))
+                           placed=np.array([aid in previous for aid in ids]))
     named = cluster.remap_ids(ids, labels, {i: previous[i] for i in ids if i in previous}, known | set(previous.values()))
     in_window = set(ids)
     held_outside = {eid for aid, eid in previous.items() if aid not in in_window}

@@ -176,11 +176,12 @@ def test_window_cut_follows_sparseness_and_never_loosens_a_stricter_cut():
     articles = [replace(a, published_at=None) for a in normalize_seed_like()]
     vectors = np.eye(len(articles), dtype=np.float32)
     s = Settings()
-    for from_scratch in (True, False):
-        _, cut = events.window_distance(articles, vectors, s, from_scratch)
+    placed = np.array([True] * (len(articles) - 1) + [False])
+    for window_placed in (None, placed):
+        _, cut = events.window_distance(articles, vectors, s, window_placed)
         assert cut == pytest.approx(s.event_sparse_distance)  # five stories, no two within the cut: sparse
     strict = s.model_copy(update={"event_distance": 0.05})
-    assert events.window_distance(articles, vectors, strict, from_scratch=False)[1] == 0.05
+    assert events.window_distance(articles, vectors, strict, placed)[1] == 0.05
     assert events.window_distance(articles, vectors, strict)[1] == pytest.approx(0.05 + s.event_scaled_margin)
 
 
@@ -198,15 +199,42 @@ def test_windows_are_scaled_when_clustered_from_scratch_or_dated():
     vectors = np.ones((len(articles), 4), dtype=np.float32) / 2.0
     undated = [replace(a, published_at=None) for a in articles]
     s = Settings()
-    # a run placing new stories among older ones, one story without a publication time: plain
-    plain, plain_cut = events.window_distance(undated[:-1] + articles[-1:], vectors, s, from_scratch=False)
+    # a run placing a new story among older ones, one story without a publication time: plain
+    one_new = np.arange(len(articles)) == len(articles) - 1
+    plain, plain_cut = events.window_distance(undated[:-1] + articles[-1:], vectors, s, ~one_new)
     assert plain_cut == s.event_distance  # dense: full cuts
-    for window, from_scratch in ((undated, True), (articles, True), (articles, False)):
-        scaled, scaled_cut = events.window_distance(window, vectors, s, from_scratch)
+    for window, placed in ((undated, None), (articles, None), (articles, ~one_new)):
+        scaled, scaled_cut = events.window_distance(window, vectors, s, placed)
         assert scaled_cut == pytest.approx(s.event_distance + s.event_scaled_margin)
         assert not np.allclose(plain, scaled)
     off = s.model_copy(update={"event_scaling_weight": 0.0})
     assert np.allclose(events.window_distance(articles, vectors, off)[0], plain)
+
+
+def test_undated_runs_among_older_events_scale_only_the_new_stories_among_themselves():
+    # older stories of two events, then a run bringing a whole event of one-line reports at once
+    from pipeline.records import RawStory
+    older = [RawStory(source_id=f"old{i}", title=f"Marne floods {i}",
+                      body=f"Flood waters rose along the Marne river at Chalons; the mayor opened shelter {i}.")
+             for i in range(8)]
+    details = ["evacuation", "firefighters", "acres", "winds", "highway", "containment", "residents", "smoke"]
+    new = [RawStory(source_id=f"new{i}", body="Wildfire near Paso Robles: " + " ".join(details[i:i + 1 + i % 4]) + ".")
+           for i in range(8)]
+    articles = normalize(older + new)
+    vectors = np.ones((len(articles), 4), dtype=np.float32) / 2.0
+    is_new = np.arange(len(articles)) >= len(older)
+    s = Settings()
+    off = s.model_copy(update={"event_scaling_weight": 0.0})
+    plain, plain_cut = events.window_distance(articles, vectors, off, ~is_new)
+    mixed, cut = events.window_distance(articles, vectors, s, ~is_new)
+    assert cut == plain_cut  # the plain cut: the margin is taken off the new stories' distances instead
+    assert np.array_equal(mixed[~is_new], plain[~is_new])  # older to anything: plain
+    among_new = np.ix_(is_new, is_new)
+    assert not np.allclose(mixed[among_new], plain[among_new])
+    # a run bringing too few new stories to measure them by: nothing changes
+    one_new = np.arange(len(articles)) == len(articles) - 1
+    assert np.array_equal(events.window_distance(articles, vectors, s, ~one_new)[0],
+                          events.window_distance(articles, vectors, off, ~one_new)[0])
 
 
 def test_local_scaling_evens_out_tight_and_loose_groups():
