@@ -79,13 +79,24 @@ class Stack:
     logs: Path
     env: dict[str, str]
 
+    def request(self, method: str, path: str, body: dict | None = None) -> httpx.Response:
+        """One API call, retried while the server answers 503. The SQLite-backed server answers
+        503 when its database is busy (a write transaction it could not get in time) and means
+        "try again"; Prefect's own client retries these, with backoff, and so do we."""
+        for attempt in range(6):
+            response = self.api.request(method, path, json=body)
+            if response.status_code != 503:
+                break
+            time.sleep(0.5 * 2 ** attempt)
+        return response
+
     def post(self, path: str, body: dict) -> list | dict:
-        response = self.api.post(path, json=body)
+        response = self.request("POST", path, body)
         assert response.status_code < 300, response.text
         return response.json()
 
     def deployment(self, name: str) -> dict:
-        response = self.api.get(f"/deployments/name/{name}")
+        response = self.request("GET", f"/deployments/name/{name}")
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -110,7 +121,7 @@ class Stack:
         return run
 
     def flow_run(self, run_id: str) -> dict:
-        return self.api.get(f"/flow_runs/{run_id}").json()
+        return self.request("GET", f"/flow_runs/{run_id}").json()
 
     def wait_state(self, run_id: str, wanted: set[str], timeout: float = RUN_TIMEOUT_S) -> dict:
         deadline = time.monotonic() + timeout
@@ -154,6 +165,7 @@ def stack(tmp_path_factory):
         PREFECT_API_URL=api_url,
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_WORKER_QUERY_SECONDS="2",
+        PREFECT_SERVER_LOG_RETRYABLE_ERRORS="true",  # a busy database's 503s show in server.log
         HF_HUB_OFFLINE="1",
         TRANSFORMERS_OFFLINE="1",
         PYTHONUNBUFFERED="1",
@@ -278,11 +290,31 @@ def type_over(field, text: str) -> bool:
     return field.get_attribute("value") == text
 
 
-def save_page_state(driver, stack: Stack, name: str) -> None:
-    """A screenshot and the browser console of the page, as `name`.png and `name`.console.txt in the logs."""
+def save_page_state(driver, stack: Stack, name: str) -> str:
+    """A screenshot and the browser console of the page, as `name`.png and `name`.console.txt
+    in the logs; returns the console."""
     driver.save_screenshot(str(stack.logs / f"{name}.png"))
     console = "\n".join(f"{e.get('level')} {e.get('message')}" for e in driver.get_log("browser"))
     (stack.logs / f"{name}.console.txt").write_text(console)
+    return console
+
+
+def run_started_in_the_ui(driver, stack: Stack, deployment_id: str, before: list[dict], start, name: str) -> dict:
+    """The run that `start()` (clicks in the UI) made, with a second try after a busy server.
+
+    Now and then (about one full test run in five here) the SQLite-backed server answers the
+    UI's create_flow_run with 503, its "database busy, try again"; the UI does not retry, shows
+    "Oops. Something went wrong." and starts nothing. A user would click again, and so does the
+    test, once, and only after that 503 (in the browser console; the page is kept in the logs).
+    """
+    start()
+    try:
+        return stack.new_hand_run(deployment_id, before, timeout=45)
+    except AssertionError:
+        console = save_page_state(driver, stack, f"{name}-first-try")
+        assert "create_flow_run" in console and "503" in console, f"no run started, and no busy server:\n{console}"
+        start()
+        return stack.new_hand_run(deployment_id, before)
 
 
 def test_quick_run_from_the_prefect_ui_in_a_browser(stack):
@@ -291,9 +323,8 @@ def test_quick_run_from_the_prefect_ui_in_a_browser(stack):
     deployment = stack.deployment("storyflow-ingest/ingest")
     before = stack.hand_runs(deployment["id"])
     with deployment_page(stack, deployment, "ui-quick-run") as driver:
-        click_text(driver, "Run")
-        click_text(driver, "Quick run")
-        run = stack.new_hand_run(deployment["id"], before)
+        run = run_started_in_the_ui(driver, stack, deployment["id"], before,
+                                    lambda: (click_text(driver, "Run"), click_text(driver, "Quick run")), "ui-quick-run")
     assert run["parameters"] == {"inputs": "inbox", "data_dir": "data"}
     stack.wait_state(run["id"], {"COMPLETED"})
 
@@ -327,17 +358,8 @@ def test_custom_run_form_in_the_prefect_ui_backfills_a_date_range(stack):
         WebDriverWait(driver, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
             lambda d: d.find_elements(By.XPATH, field + "//input"), "no number box for Dup Jaccard")
         driver.find_element(By.XPATH, field + "//input").send_keys("0.6")
-        click_text(driver, "Submit")
-        try:
-            run = stack.new_hand_run(deployment["id"], before, timeout=45)
-        except AssertionError:
-            # Once in about ten full runs the UI answered Submit with its "Oops. Something went
-            # wrong." toast and created no run; the server log showed no error and the
-            # schedule's own run was starting at that moment. A user would submit again, and so
-            # does the test, once; the page and its console are kept for a look.
-            save_page_state(driver, stack, "ui-custom-run-first-submit")
-            click_text(driver, "Submit")
-            run = stack.new_hand_run(deployment["id"], before)
+        run = run_started_in_the_ui(driver, stack, deployment["id"], before,
+                                    lambda: click_text(driver, "Submit"), "ui-custom-run")
     assert run["parameters"]["start"] == "2017-04-01" and run["parameters"]["end"] == "2017-04-30"
     assert run["parameters"]["source"] == str(SEEDS) and run["parameters"]["data_dir"] == str(data)
     stack.wait_state(run["id"], {"COMPLETED"})
