@@ -17,6 +17,7 @@ import random
 import resource
 import statistics
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
@@ -91,12 +92,21 @@ def main() -> None:
     arts, vecs = synthetic_window(rows, dev_vectors, args.window, random.Random(1))
     # the previous defaults (no local scaling) as a same-run baseline, run
     # first so that the peak memory printed after it is the baseline's own
-    configs = {"previous defaults": settings.model_copy(update=dev_set.PREVIOUS_EVENT_DEFAULTS), "as configured": settings}
+    # and an incremental run of undated stories with half the window new (the new half is
+    # scaled among itself: the largest such block a run makes)
+    undated = [replace(a, published_at=None) for a in arts]
+    half_placed = np.arange(len(arts)) < len(arts) // 2
+    cases = {"previous defaults": (settings.model_copy(update=dev_set.PREVIOUS_EVENT_DEFAULTS), arts, None),
+             "as configured": (settings, arts, None),
+             # before new stories were scaled among themselves: incremental undated runs unscaled
+             "undated, half new, unscaled": (settings.model_copy(update={"event_scaling_weight": 0.0}),
+                                             undated, half_placed),
+             "as configured, undated, half new": (settings, undated, half_placed)}
     for repeat in range(args.repeats):
-        for name, config in configs.items():
+        for name, (config, window, placed) in cases.items():
             before = rss_mib()
             t0 = time.perf_counter()
-            distance, cut = events.window_distance(arts, vecs, config)
+            distance, cut = events.window_distance(window, vecs, config, placed)
             t1 = time.perf_counter()
             labels = events.cluster.cluster_labels(distance, cut)
             t2 = time.perf_counter()
