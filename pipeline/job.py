@@ -24,8 +24,7 @@ from pipeline.near_duplicates import CANONICAL_REASON, DuplicateResult, canonica
 from pipeline.storylines import assign_storylines
 from pipeline.normalize import normalize
 from pipeline.records import Article, DuplicateEdge, RawStory, Reject, utcnow
-from pipeline.versions import Stamp, Superseded, Withdrawal, merge_versions
-from pipeline.versions import apply_withdrawals as withdraw
+from pipeline.versions import Stamp, Superseded, Withdrawal, merge_versions, take_down
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 
@@ -149,7 +148,7 @@ def apply_withdrawals(state: StoredState, current: list[Article],
         return current, [], []
     shelved = {r["article_id"]: Stamp(r["version"], r["updated_at"])
                for r in state.article_versions.select(["article_id", "version", "updated_at"]).to_pylist()}
-    kept, down, recorded = withdraw(current, notices, earlier, shelved)
+    kept, down, recorded = take_down(current, notices, earlier, shelved)
     for notice in recorded:
         notice.event_id = state.event_of.get(notice.taken_down)
     rejoin_events(state, kept, [*earlier, *recorded])

@@ -107,7 +107,7 @@ class Stamp:
     updated_at: datetime | None
 
 
-def apply_withdrawals(
+def take_down(
     current: list[Article], notices: list[Withdrawal], earlier: list[Withdrawal], shelved: dict[str, Stamp],
 ) -> tuple[list[Article], list[Article], list[Withdrawal]]:
     """Take down the current articles that a notice (new, or `earlier` and so still in force) covers.

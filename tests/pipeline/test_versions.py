@@ -2,7 +2,7 @@ from datetime import datetime, timedelta, timezone
 
 from pipeline.normalize import normalize
 from pipeline.records import RawStory
-from pipeline.versions import Stamp, Withdrawal, apply_withdrawals, merge_versions
+from pipeline.versions import Stamp, Withdrawal, merge_versions, take_down
 
 T0 = datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
 
@@ -37,21 +37,21 @@ def notice(guid, version=None, updated=None, status="withheld"):
 def test_a_notice_takes_down_what_it_covers_and_holds_for_later_arrivals():
     v1, v2, v3, other = normalize([story("g", "First.", 1), story("g", "Second.", 2), story("g", "Third.", 3),
                                    story("h", "Other story.")])
-    kept, down, recorded = apply_withdrawals([v2, other], [notice("g", 2)], [], {})
+    kept, down, recorded = take_down([v2, other], [notice("g", 2)], [], {})
     assert (kept, down) == ([other], [v2]) and recorded[0].taken_down == v2.article_id
     # stored notice in force: an older version arriving later stays down, a newer one is back
-    kept, down, recorded = apply_withdrawals([v1, other], [notice("g", 2)], recorded, {})
+    kept, down, recorded = take_down([v1, other], [notice("g", 2)], recorded, {})
     assert (kept, down, recorded) == ([other], [v1], [])  # the repeated notice is not recorded twice
-    kept, down, _ = apply_withdrawals([v3, other], [], [notice("g", 2)], {})
+    kept, down, _ = take_down([v3, other], [], [notice("g", 2)], {})
     assert (kept, down) == ([v3, other], [])
 
 
 def test_a_notice_covers_versions_not_known_newer_and_an_unversioned_one_stands_for_what_it_took_down():
     old, new = normalize([story("g", "Old text.", updated=T0), story("g", "New text.", updated=T0 + timedelta(hours=2))])
-    kept, down, _ = apply_withdrawals([new], [notice("g", updated=T0 + timedelta(hours=1))], [], {})
+    kept, down, _ = take_down([new], [notice("g", updated=T0 + timedelta(hours=1))], [], {})
     assert (kept, down) == ([new], [])  # the notice is older than the version held
-    kept, down, recorded = apply_withdrawals([old], [notice("g", status="canceled")], [], {})
+    kept, down, recorded = take_down([old], [notice("g", status="canceled")], [], {})
     assert down == [old] and recorded[0].taken_down == old.article_id
     shelved = {old.article_id: Stamp(None, T0)}
-    assert apply_withdrawals([new], [], recorded, shelved)[:2] == ([new], [])  # newer than what it took down
-    assert apply_withdrawals([new], [], [notice("g")], {})[:2] == ([], [new])  # took nothing down: holds for all
+    assert take_down([new], [], recorded, shelved)[:2] == ([new], [])  # newer than what it took down
+    assert take_down([new], [], [notice("g")], {})[:2] == ([], [new])  # took nothing down: holds for all
