@@ -302,9 +302,9 @@ def save_page_state(driver, stack: Stack, name: str) -> str:
 def run_started_in_the_ui(driver, stack: Stack, deployment_id: str, before: list[dict], start, name: str) -> dict:
     """The run that `start()` (clicks in the UI) made, with a second try after a busy server.
 
-    Now and then (about one full test run in five here) the SQLite-backed server answers the
-    UI's create_flow_run with 503, its "database busy, try again"; the UI does not retry, shows
-    "Oops. Something went wrong." and starts nothing. A user would click again, and so does the
+    Now and then (about one full test run in ten here, more under load) the SQLite-backed
+    server answers the UI's create_flow_run with 503, its "database busy, try again"; the UI
+    does not retry, shows "Oops. Something went wrong." and starts nothing. A user would click again, and so does the
     test, once, and only after that 503 (in the browser console; the page is kept in the logs).
     """
     start()
