@@ -1,6 +1,6 @@
 """Event id stability: the dev set fed in ten batches versus in one.
 
-    .venv/bin/python -m bench.stability [--batches 10] [--seeds 7 8 ...] [--bursts [--dated DAYS]] [--warm]
+    .venv/bin/python -m bench.stability [--batches 10] [--seeds 7 8 ...] [--bursts [--dated DAYS]] [--file-order] [--warm]
                                          [--rebuild-every K] [--baseline]
 
 The dev set has no publication dates, so arrival order is a seeded shuffle (every event
@@ -12,6 +12,10 @@ incremental run over the stored state, exactly as the ingest flow does it (near-
 folding left out: every story is canonical). Prints the share of stories whose event id
 changed after their first assignment (a merge counts as a change), and B-cubed F1 against
 the gold events for the batched and the one-shot run.
+
+With `--file-order` the stories arrive in the file's order, one order only (in the dev set,
+sorted by id: topic by topic, the two same-kind events of each topic interleaved, so both
+events of a topic arrive in the same run or two).
 
 With `--dated DAYS` (and `--bursts`) the stories do get publication times instead, along a
 stream of DAYS days, and each batch is ingested when its last story is out: time counts.
@@ -78,7 +82,9 @@ def batches_of(articles: list, n_batches: int, seed: int, event_of: dict | None 
     """
     rng = random.Random(seed)
     order = articles[:]
-    if event_of is None:
+    if seed is None:
+        pass  # the order as given
+    elif event_of is None:
         rng.shuffle(order)
     else:
         start = {e: rng.random() for e in sorted(set(event_of.values()))}
@@ -155,6 +161,8 @@ def main() -> None:
     parser.add_argument("--bursts", action="store_true",
                         help="events arrive in bursts (each at a random moment, its stories close together) "
                              "instead of every story in a plain shuffle")
+    parser.add_argument("--file-order", action="store_true",
+                        help="the stories in the file's order instead of seeded orders")
     parser.add_argument("--dated", type=float, default=0.0, metavar="DAYS",
                         help="with --bursts: the stream lasts DAYS days and each story is published at its "
                              "arrival, so publication times count (with --warm, the stored half over the DAYS before)")
@@ -163,6 +171,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.dated and not args.bursts:
         parser.error("--dated needs --bursts")
+    if args.file_order and (args.bursts or args.warm):
+        parser.error("--file-order takes neither --bursts nor --warm")
+    seeds = [None] if args.file_order else args.seeds
     settings = Settings()
     rows = dev_set.load()
     articles = dev_set.articles(rows, detokenize=True)
@@ -171,8 +182,8 @@ def main() -> None:
                          settings.embedding_max_words, settings.embedding_max_seq_length)
     vectors = dict(zip((a.article_id for a in articles), matrix))
     print(f"{len(articles)} stories in {args.batches} batches per arrival order "
-          f"({'events in bursts' if args.bursts else 'plain shuffle'}"
-          f"{f', published over {args.dated:g} days' if args.dated else ''}); seeds {args.seeds}")
+          f"({'events in bursts' if args.bursts else 'file order' if args.file_order else 'plain shuffle'}"
+          f"{f', published over {args.dated:g} days' if args.dated else ''}); seeds {seeds}")
     configs = {"as configured": settings}
     if args.baseline:
         configs["baseline: previous defaults (no local scaling, storyline_distance 0.55)"] = settings.model_copy(
@@ -181,10 +192,9 @@ def main() -> None:
     half_of = {a.article_id: topics.index(r["topic"]) % 2 for a, r in zip(articles, rows)}
     for name, config in configs.items():
         if not args.warm:
-            report(name, {f"seed {seed:3d}": measure(articles, gold, vectors, config, args.batches, seed,
-                                                     rebuild_every=args.rebuild_every, bursts=args.bursts,
-                                                     dated_days=args.dated)
-                          for seed in args.seeds})
+            report(name, {"file order" if seed is None else f"seed {seed:3d}": measure(
+                articles, gold, vectors, config, args.batches, seed, rebuild_every=args.rebuild_every,
+                bursts=args.bursts, dated_days=args.dated) for seed in seeds})
             continue
         report(f"{name}, warm store", {
             f"seed {seed:3d}, topics of half {1 - stored} arriving": measure(
