@@ -412,10 +412,16 @@ def storyline_rows(active_events: list[dict]) -> list[dict]:
     return rows
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 def summary_text(tables: dict[str, pa.Table], run_id: str) -> str:
     """A short report of one run for a terminal or a Prefect artifact."""
     run = tables["runs"].filter(pa.compute.equal(tables["runs"]["run_id"], run_id)).to_pylist()[0]
-    events = [e for e in tables["events"].to_pylist() if e["status"] == "active"]
+    # the largest first: the twenty listed are the ones an editor would look at
+    events = sorted((e for e in tables["events"].to_pylist() if e["status"] == "active"),
+                    key=lambda e: (-e["size"], e["event_id"]))
     lines = [
         f"run {run_id}",
         f"  stories read: {run['n_stories_read']}   new: {run['n_new_articles']}   "
@@ -427,7 +433,8 @@ def summary_text(tables: dict[str, pa.Table], run_id: str) -> str:
         f"storylines: {tables['storylines'].num_rows}",
     ]
     for r in events[:20]:
-        lines.append(f"  [{r['event_id']}] {r['size']} stories, {r['n_sources']} sources: {r['headline'][:90]}")
+        lines.append(f"  [{r['event_id']}] {counted(r['size'], 'story', 'stories')}, "
+                     f"{counted(r['n_sources'], 'source')}: {r['headline'][:90]}")
     rejects = tables["rejects"].filter(pa.compute.equal(tables["rejects"]["run_id"], run_id)).to_pylist()
     for r in rejects:
         lines.append(f"  reject {r['origin']}: {r['reason']}")

@@ -38,6 +38,10 @@ def test_output_contract(seeded_store):
     (run,) = table(data, "runs")
     assert run["n_new_articles"] == 5 and run["n_rejects"] == 0
     assert "new: 5" in summary
+    # the events listed largest first, counted in words an editor reads
+    listed = [line for line in summary.splitlines() if line.startswith("  [e_")]
+    assert [line.split("] ")[1].split(":")[0] for line in listed] == [
+        "3 stories, 2 sources", "1 story, 1 source", "1 story, 1 source"]
 
 
 def test_seed_events(seeded_store):
