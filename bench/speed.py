@@ -90,15 +90,13 @@ def main() -> None:
     dev_vectors = embed.embed(dev_set.articles(rows), settings.embedding_model, settings.embedding_batch_size,
                               settings.embedding_max_words, settings.embedding_max_seq_length)
     arts, vecs = synthetic_window(rows, dev_vectors, args.window, random.Random(1))
-    # the previous defaults (no local scaling) as a same-run baseline, run
-    # first so that the peak memory printed after it is the baseline's own
-    # and an incremental run of undated stories with half the window new (the new half is
-    # scaled among itself: the largest such block a run makes)
+    # the previous defaults (no local scaling) as a same-run baseline, run first so that the
+    # peak memory printed after it is the baseline's own; then an incremental run of undated
+    # stories with half the window new, unscaled and with the new half scaled among itself
     undated = [replace(a, published_at=None) for a in arts]
     half_placed = np.arange(len(arts)) < len(arts) // 2
     cases = {"previous defaults": (settings.model_copy(update=dev_set.PREVIOUS_EVENT_DEFAULTS), arts, None),
              "as configured": (settings, arts, None),
-             # before new stories were scaled among themselves: incremental undated runs unscaled
              "undated, half new, unscaled": (settings.model_copy(update={"event_scaling_weight": 0.0}),
                                              undated, half_placed),
              "as configured, undated, half new": (settings, undated, half_placed)}

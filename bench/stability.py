@@ -69,7 +69,7 @@ def run_batches(batches: list[list], vectors: dict, settings: Settings, rebuild_
     return state, first, n_merged, float(np.median(seconds))
 
 
-def batches_of(articles: list, n_batches: int, seed: int, event_of: dict | None = None,
+def batches_of(articles: list, n_batches: int, seed: int | None, event_of: dict | None = None,
                burst: float = 0.05, dated_days: float = 0.0) -> list[list]:
     """A seeded arrival order cut into batches, each ingested one day after the previous one.
 
@@ -82,10 +82,9 @@ def batches_of(articles: list, n_batches: int, seed: int, event_of: dict | None 
     """
     rng = random.Random(seed)
     order = articles[:]
-    if seed is None:
-        pass  # the order as given
-    elif event_of is None:
-        rng.shuffle(order)
+    if event_of is None:
+        if seed is not None:  # None: the order as given
+            rng.shuffle(order)
     else:
         start = {e: rng.random() for e in sorted(set(event_of.values()))}
         arrival = {a.article_id: start[event_of[a.article_id]] + burst * rng.random() for a in order}

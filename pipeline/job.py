@@ -413,6 +413,7 @@ def storyline_rows(active_events: list[dict]) -> list[dict]:
 
 
 def counted(n: int, one: str, many: str | None = None) -> str:
+    """`n` with its noun: "1 story", "3 stories"."""
     return f"{n} {one if n == 1 else many or one + 's'}"
 
 
