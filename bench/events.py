@@ -10,7 +10,9 @@ The dev set has no dates, so lexical evidence and embeddings do all the work.
 
 To show whether the tuned `event_distance` is a knife-edge it also prints B-cubed F1 over a
 range of thresholds, and a held-out check: the topics are split in two halves, the threshold
-is chosen on one half (each half clustered as its own window) and scored on the other.
+is chosen on one half (each half clustered as its own window) and scored on the other. And,
+as a guide to stories it has not seen, the spread of F1 over random subsets of the topics
+(half and 85% of them, each clustered as its own window) at `event_distance` and around it.
 
 Last, damaged copies that near-duplicate detection might miss (`pipeline.synth`: every
 damage kind at every strength) are clustered with the stories as canonical stories of
@@ -88,6 +90,29 @@ def held_out(rows: list[dict], articles, vectors: np.ndarray, settings: Settings
     return lines
 
 
+def topic_subsets(rows: list[dict], articles, vectors: np.ndarray, settings: Settings, share: float,
+                  draws: int = 30, offsets=(-0.01, -0.005, 0.0, 0.005, 0.01), seed: int = 1) -> str:
+    """B-cubed F1 (mean / 10th percentile / worst) over `draws` random subsets of `share` of the
+    topics, each clustered as its own window, at `event_distance` moved by each of `offsets`.
+
+    The whole set is what the settings were tuned on; a subset is a different window (other
+    term weights, reaches, density), so the spread shows how far F1 may move on other stories,
+    and the offsets whether the tuned cut sits next to a cliff."""
+    topics = sorted({r["topic"] for r in rows})
+    rng = random.Random(seed)
+    subsets = [set(rng.sample(topics, max(2, round(share * len(topics))))) for _ in range(draws)]
+    cells = []
+    for offset in offsets:
+        moved = settings.model_copy(update={"event_distance": settings.event_distance + offset})
+        f1 = []
+        for subset in subsets:
+            members = [i for i, r in enumerate(rows) if r["topic"] in subset]
+            labels = events.window_labels([articles[i] for i in members], vectors[members], moved)
+            f1.append(scores([rows[i]["event"] for i in members], list(labels))["bcubed_f1"])
+        cells.append(f"{moved.event_distance:.3f}: {np.mean(f1):.3f}/{np.quantile(f1, 0.1):.3f}/{min(f1):.3f}")
+    return (f"{share:.0%} of the topics ({draws} draws), event_distance: mean/p10/worst F1  " + "  ".join(cells))
+
+
 def copies_with_their_original(articles, vectors: np.ndarray, settings: Settings, n_copies: int = 120,
                                seed: int = 5) -> tuple[float, dict[tuple[str, str], float]]:
     """Share of damaged copies clustered into their original's event, overall and by (kind, strength)."""
@@ -141,6 +166,8 @@ def main() -> None:
         print("  events B3 F1 by cut (event_distance, plus event_scaled_margin when scaled): " + "  ".join(f"{t:.3f}:{f:.3f}" for t, f in curve.items()))
         for line in held_out(rows, articles, vectors, settings):
             print(f"  held-out topics: {line}")
+        for share in (0.5, 0.85):
+            print(f"  random subsets, {topic_subsets(rows, articles, vectors, settings, share)}")
         print(f"  stage times (s): normalize {normalize_s:.3f}  embed {embed_s:.2f} "
               f"({len(articles) / embed_s:.1f} stories/s)  " + "  ".join(
                   f"{k} {statistics.median(r[2][k] for r in results):.3f}" for k in stages) + f"  (medians of {args.runs})")
