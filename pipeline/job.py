@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ import pyarrow as pa
 
 from pipeline import events as event_stage
 from pipeline import store
+from pipeline.headlines import has_title, headline_of
 from pipeline.inbox import Inbox
 from pipeline.cluster import story_document
 from pipeline.config import Settings
@@ -26,7 +26,6 @@ from pipeline.normalize import normalize
 from pipeline.records import Article, DuplicateEdge, RawStory, Reject, utcnow
 from pipeline.versions import Stamp, Superseded, Withdrawal, merge_versions, take_down
 
-SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 
 
 @dataclass(slots=True)
@@ -211,15 +210,6 @@ def stories_origin(stories: list[RawStory], source_id: str) -> str:
     return next((s.origin for s in stories if s.source_id == source_id), source_id)
 
 
-def lead_sentence(text: str, limit: int = 140) -> str:
-    first = SENTENCE_END.split(text.strip().split("\n", 1)[0], maxsplit=1)[0]
-    return first if len(first) <= limit else first[: limit - 1].rsplit(" ", 1)[0] + "…"
-
-
-def headline_of(article: Article) -> str:
-    return article.title or lead_sentence(article.text)
-
-
 @dataclass(slots=True)
 class EventResult:
     event_of: dict[str, str]  # every article -> its event
@@ -273,7 +263,9 @@ def event_rows(
 ) -> list[dict]:
     """One row per event: active ones labelled from their members, merged ones kept as they were.
 
-    The headline is that of the canonical story closest to the others (highest summed cosine).
+    The representative story, whose headline the event takes, is the canonical story closest
+    to the others (highest summed cosine) among those with a title, if any has one: a story
+    without one offers only its lead sentence (`headlines.headline_of`).
     """
     members: dict[str, list[Article]] = {}
     for a in articles:
@@ -284,11 +276,13 @@ def event_rows(
     rows = []
     for event_id, words in zip(ids, labels):
         group, canon = members[event_id], canon_of[event_id]
+        titled = [a for a in canon if has_title(a)] or canon
         if len(canon) > 2 and all(a.article_id in vectors for a in canon):
             mat = np.stack([vectors[a.article_id] for a in canon])
-            rep = canon[int(np.argmax((mat @ mat.T).sum(axis=1)))]
+            centrality = dict(zip((a.article_id for a in canon), (mat @ mat.T).sum(axis=1)))
+            rep = max(titled, key=lambda a: centrality[a.article_id])
         else:
-            rep = min(canon, key=lambda a: (a.published_at is None, a.published_at, a.article_id))
+            rep = min(titled, key=lambda a: (a.published_at is None, a.published_at, a.article_id))
         seen = [a.published_at or a.ingested_at for a in group]
         rows.append({
             "event_id": event_id,

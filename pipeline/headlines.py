@@ -1,0 +1,67 @@
+"""Headlines an editor can scan: a story's title, or else its lead sentence, never a dateline.
+
+Scraped pages put the page's date or a byline where a title or a first paragraph should be
+("27 NOVEMBER, 2005", "Last Updated: Monday, 28 November 2005, 02:24 GMT", "By Jane Doe"),
+and a lead cut at the first full stop stops at "Gov." or "U.S.". Such a line says nothing
+about the event, so it is skipped.
+"""
+from __future__ import annotations
+
+import re
+
+from pipeline.records import Article
+
+# Words a date, a time or an "updated" stamp is made of; a line of only these and numbers is a dateline.
+DATE_WORDS = frozenset(
+    "jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june july august "
+    "september october november december mon tue tues wed thu thur thurs fri sat sun monday tuesday wednesday "
+    "thursday friday saturday sunday am pm a m p gmt utc bst cet cest est edt cst cdt mst mdt pst pdt et pt ist "
+    "th st nd rd last updated update published posted modified at on of".split()
+)
+# A full stop after one of these (or after an initial, or inside "U.S.") does not end a sentence.
+ABBREVIATIONS = frozenset(
+    "mr mrs ms dr gov sen rep gen col lt sgt capt st jr sr prof rev hon pres det cmdr adm maj cpl pvt mt ft "
+    "no inc co corp ltd vs jan feb mar apr jun jul aug sep sept oct nov dec".split()
+)
+SENTENCE_BREAK = re.compile(r"[.!?][\"'”’)\]]*\s+")
+WORD = re.compile(r"[A-Za-z]+")
+
+
+def is_dateline(line: str) -> bool:
+    """True for a line that is only a date, a time or an "updated" stamp, or a short byline."""
+    words = WORD.findall(line)
+    if not any(w.lower() not in DATE_WORDS for w in words):
+        return True
+    return len(words) <= 6 and re.match(r"(?i)\s*by\s", line) is not None
+
+
+def first_sentence(line: str) -> str:
+    """`line` up to the end of its first sentence: a . ! or ? followed by a space and a word
+    that does not start in lower case, where a full stop ends neither an abbreviation nor an initial."""
+    for found in SENTENCE_BREAK.finditer(line):
+        before = line[:found.start()].rsplit(None, 1)
+        word = before[-1].lstrip("\"'“‘(") if before else ""
+        following = line[found.end():found.end() + 1]
+        if following.islower():
+            continue
+        if line[found.start()] == "." and (word.lower() in ABBREVIATIONS or re.fullmatch(r"[A-Z]|(?:[A-Za-z]\.)+[A-Za-z]", word)):
+            continue
+        return line[:found.end()].rstrip()
+    return line.strip()
+
+
+def lead_sentence(text: str, limit: int = 140) -> str:
+    """The first sentence of the first line that is not a dateline, cut to `limit` characters
+    at a word; the text's first line if every line is a dateline."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    lead = first_sentence(next((line for line in lines if not is_dateline(line)), lines[0] if lines else ""))
+    return lead if len(lead) <= limit else lead[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def has_title(article: Article) -> bool:
+    return bool(article.title.strip()) and not is_dateline(article.title)
+
+
+def headline_of(article: Article) -> str:
+    """The story's title, or its lead sentence where it has none (or only a date for one)."""
+    return article.title.strip() if has_title(article) else lead_sentence(article.text)
