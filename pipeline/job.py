@@ -386,13 +386,15 @@ def output_tables(
 
 
 def storyline_rows(active_events: list[dict]) -> list[dict]:
-    """One row per storyline, labelled by its largest event; keywords pooled over its events."""
+    """One row per storyline, labelled by its largest event; keywords pooled over its events:
+    those more of its events share first, then in the order of the largest events' own."""
     groups: dict[str, list[dict]] = {}
     for e in active_events:  # already sorted largest first
         groups.setdefault(e["storyline_id"], []).append(e)
     rows = []
     for storyline_id, group in groups.items():
-        pooled = Counter(k for e in group for k in e["keywords"])
+        pooled = Counter(k for e in group for k in e["keywords"])  # insertion order: largest event's first
+        rank = {k: i for i, k in enumerate(pooled)}
         rows.append({
             "storyline_id": storyline_id,
             "headline": group[0]["headline"],
@@ -400,7 +402,7 @@ def storyline_rows(active_events: list[dict]) -> list[dict]:
             "size": sum(e["size"] for e in group),
             "first_seen": min(e["first_seen"] for e in group),
             "last_seen": max(e["last_seen"] for e in group),
-            "keywords": [k for k, _ in sorted(pooled.items(), key=lambda kv: (-kv[1], kv[0]))[:8]],
+            "keywords": sorted(pooled, key=lambda k: (-pooled[k], rank[k]))[:8],
         })
     rows.sort(key=lambda r: (-r["size"], r["first_seen"], r["storyline_id"]))
     return rows

@@ -3,6 +3,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from pipeline.config import Settings
+from pipeline.job import storyline_rows
 from pipeline.storylines import assign_storylines
 
 
@@ -19,3 +20,18 @@ def test_related_events_share_a_storyline_and_ids_carry_over():
     vectors["b2"], event_of["b2"], when["e4"] = topic_b, "e4", when["e3"]
     second = assign_storylines(event_of, vectors, when, first, set(first.values()), s)
     assert second["e1"] == first["e1"] and second["e4"] == second["e3"] == first["e3"]
+
+
+def test_storyline_keywords_put_shared_terms_first_then_the_largest_events_own():
+    when = datetime(2020, 1, 1, tzinfo=timezone.utc)
+
+    def event(event_id, size, keywords):
+        return {"event_id": event_id, "storyline_id": "s1", "headline": f"headline {event_id}", "size": size,
+                "first_seen": when, "last_seen": when, "keywords": keywords}
+
+    events = [event("big", 9, ["tallgrass", "fanning", "vancouver", "shooting"]),
+              event("mid", 5, ["kraft", "hiller", "shooting"]),
+              event("small", 2, ["accounting", "advisors", "shooting"])]
+    (row,) = storyline_rows(events)
+    assert row["keywords"] == ["shooting", "tallgrass", "fanning", "vancouver", "kraft", "hiller", "accounting", "advisors"]
+    assert row["headline"] == "headline big" and row["n_events"] == 3 and row["size"] == 16
