@@ -115,13 +115,24 @@ def tfidf_rows(counts: sparse.csr_matrix, max_df: float = 0.5) -> sparse.csr_mat
     return (sparse.diags(1.0 / np.maximum(norms, 1e-12)).astype(np.float32) @ rows).tocsr()
 
 
+# Numbers an editor can read without their sentence: years and decimals ("1967", "6.5").
+LABEL_NUMBER = re.compile(r"(?:1[89]|20)\d\d|\d+\.\d+")
+
+
+def is_label_term(term: str) -> bool:
+    """An evidence term worth showing as a keyword: a name, a year or a decimal. Other numbers
+    (phone numbers, yardages, seat counts: "0845", "404", "125") tell events apart but say
+    nothing on their own."""
+    return not term[0].isdigit() or LABEL_NUMBER.fullmatch(term) is not None
+
+
 def keywords(groups: list[list[str]], k: int = 6) -> list[list[str]]:
     """Top `k` evidence terms of each group of documents, against the other groups.
 
     A term scores by how many of the group's documents use it times how rare it is among
-    groups, so each group is labelled by what sets it apart.
+    groups, so each group is labelled by what sets it apart. Only `is_label_term` terms.
     """
-    doc_terms = [[set(evidence_terms(doc)) for doc in docs] for docs in groups]
+    doc_terms = [[{t for t in evidence_terms(doc) if is_label_term(t)} for doc in docs] for docs in groups]
     group_df: dict[str, int] = {}
     counts = []
     for docs in doc_terms:

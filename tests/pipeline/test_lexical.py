@@ -53,3 +53,15 @@ def test_upper_triangle_product_equals_full_product():
         out = np.full((37, 37), 0.5, dtype=np.float32)
         cluster._add_cosines(out, rows, block_size=block_size)
         assert np.allclose(out, 0.5 + (rows @ rows.T).toarray(), atol=1e-6)
+
+
+def test_keywords_name_what_sets_a_group_apart_in_words_years_and_decimals():
+    quake = ["A 6.5 quake struck Ferndale in 1992; call 0845 404 2222 for help.",
+             "Ferndale and Eureka lost power after the 6.5 quake, 125 homes damaged."]
+    senate = ["The Senate passed the bill 51-49; McCain voted yes.", "McCain and the Senate, 125 pages later."]
+    quake_words, senate_words = lexical.keywords([quake, senate])
+    assert quake_words[:2] == ["6.5", "ferndale"] and "1992" in quake_words and "eureka" in quake_words
+    assert senate_words[:2] == ["mccain", "senate"]
+    # numbers that say nothing on their own are left out, though they still count as evidence
+    assert not {"0845", "404", "2222", "125", "51-49", "51", "49"} & set(quake_words + senate_words)
+    assert "0845" in lexical.evidence_terms(quake[0])
