@@ -87,7 +87,8 @@ def event_table(rows: pd.DataFrame) -> str:
             headline += f'<br><span class="sf-kw">{esc(", ".join(keywords))}</span>'
         if embargo := embargo_badge(row.get("embargoed_until")):
             headline += f"<br>{embargo}"
-        out.append([headline, esc(row["size"]), esc(row["n_sources"]), when(row["first_seen"]),
+        # no named source (no source name or URL in the input) reads as unknown, not as none
+        out.append([headline, esc(row["size"]), esc(row["n_sources"]) if row["n_sources"] else "–", when(row["first_seen"]),
                     when(row["last_seen"]), storyline_cell(row)])
     return html_table(["Event", "Stories", "Sources", "First seen", "Last seen", "Storyline"], out, {1, 2}, "event-list")
 

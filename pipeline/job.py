@@ -288,7 +288,7 @@ def event_rows(
             "event_id": event_id,
             "headline": headline_of(rep),
             "size": len(group),
-            "n_sources": len({a.source or a.url or a.source_id for a in group}),
+            "n_sources": len({a.source for a in group if a.source}),
             "first_seen": min(seen),
             "last_seen": max(seen),
             "representative_article_id": rep.article_id,
@@ -431,7 +431,7 @@ def summary_text(tables: dict[str, pa.Table], run_id: str) -> str:
     ]
     for r in events[:20]:
         lines.append(f"  [{r['event_id']}] {counted(r['size'], 'story', 'stories')}, "
-                     f"{counted(r['n_sources'], 'source')}: {r['headline'][:90]}")
+                     f"{counted(r['n_sources'], 'source') if r['n_sources'] else 'source unknown'}: {r['headline'][:90]}")
     rejects = tables["rejects"].filter(pa.compute.equal(tables["rejects"]["run_id"], run_id)).to_pylist()
     for r in rejects:
         lines.append(f"  reject {r['origin']}: {r['reason']}")

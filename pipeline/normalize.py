@@ -9,6 +9,7 @@ import hashlib
 import re
 import unicodedata
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from pipeline.records import Article, RawStory, utcnow
 from pipeline.versions import version_label
@@ -90,6 +91,18 @@ def make_article_id(source_id: str, digest: str, version: str = "") -> str:
     return "a_" + hashlib.blake2b(raw, digest_size=8).hexdigest()
 
 
+def outlet_of(story: RawStory) -> str:
+    """The story's source name, or else its URL's host ("www." dropped): the outlet it came from."""
+    named = " ".join(story.source.split())
+    if named or not story.url:
+        return named
+    try:
+        host = urlsplit(story.url.strip()).hostname or ""
+    except ValueError:  # a malformed URL names no outlet
+        return ""
+    return host.removeprefix("www.")
+
+
 def normalize_story(story: RawStory, ingested_at: datetime | None = None) -> Article:
     text = normalize_text(story.body)
     digest = content_hash(text)
@@ -99,7 +112,7 @@ def normalize_story(story: RawStory, ingested_at: datetime | None = None) -> Art
         title=normalize_text(story.title).replace("\n", " "),
         text=text,
         original_text=story.body,
-        source=story.source,
+        source=outlet_of(story),
         url=story.url,
         published_at=story.published_at,
         ingested_at=ingested_at or utcnow(),

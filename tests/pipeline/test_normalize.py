@@ -36,3 +36,13 @@ def test_seed_004_loses_its_browser_banner(seed_stories):
     article = normalize_story(seed_stories[4])
     assert "IE 11" not in article.text
     assert article.text.startswith("Attorney General Sessions Slams Chicago")
+
+
+def test_a_story_without_a_source_name_is_credited_to_its_urls_host():
+    def source(**fields):
+        return normalize_story(RawStory(source_id="s1", body="Text.", **fields)).source
+
+    assert source(source="  Associated   Press ", url="https://apnews.com/x") == "Associated Press"
+    assert source(url="https://www.latimes.com/2013/may/03/story.html") == "latimes.com"
+    assert source(url="http://articles.latimes.com/x") == "articles.latimes.com"
+    assert source() == "" and source(url="not a url") == "" and source(url="http://[::1") == ""
