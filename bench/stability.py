@@ -46,8 +46,7 @@ def run_batches(batches: list[list], vectors: dict, settings: Settings, rebuild_
     """Feed batches as successive runs, with a re-cluster of everything stored after every
     `rebuild_every`-th run (0: never); return the final state, the first event of each story,
     the number of merges, and the median seconds per incremental run."""
-    state = job.StoredState([], {}, *(store.SCHEMAS[name].empty_table() for name in (
-        "runs", "rejects", "events", "article_versions", "inbox_log")))
+    state = job.StoredState.empty()
     first: dict[str, str] = {}
     n_merged, seconds = 0, []
     for n_run, batch in enumerate(batches, 1):

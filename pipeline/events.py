@@ -1,10 +1,11 @@
-"""Events: which canonical stories report the same event, kept stable from run to run.
+"""Events: which stories report the same event, kept stable from run to run.
 
 An incremental run (`update_events`) clusters the window of time around the new stories;
 stories that already had an event keep it, new ones join the event of their cluster or
 found a new one, and a small event that a cluster of another now wholly holds is merged
 into it. A rebuild (`rebuild_events`) re-clusters a time range from scratch and maps the new
-clusters onto the old ids. Duplicates are not clustered: they inherit their canonical story's event.
+clusters onto the old ids. Copies found by near-duplicate detection are clustered too (they
+shape the window), but the caller gives each its canonical story's event (`job.assign_events`).
 """
 from __future__ import annotations
 
@@ -22,9 +23,9 @@ def story_time(article: Article) -> datetime:
     return article.published_at or article.ingested_at
 
 
-def window_distance(canonical: list[Article], vectors: np.ndarray, settings: Settings,
+def window_distance(stories: list[Article], vectors: np.ndarray, settings: Settings,
                     placed: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-    """Distances between the canonical stories of one window, and the cut to cluster them at.
+    """Distances between the stories of one window, and the cut to cluster them at.
 
     `placed` marks the stories that already have an event (None: none do, the window is
     clustered from scratch). The cut is `event_distance` where the window is dense and
@@ -39,12 +40,12 @@ def window_distance(canonical: list[Article], vectors: np.ndarray, settings: Set
     with publication times, the time penalty keeps such events apart, and scaling lets an
     event's later, farther-dated stories join its first ones (README, Events).
     """
-    distance = cluster.event_distance(vectors, [cluster.story_document(a) for a in canonical],
-                                      [a.published_at for a in canonical], settings.event_embedding_weight,
+    distance = cluster.event_distance(vectors, [cluster.story_document(a) for a in stories],
+                                      [a.published_at for a in stories], settings.event_embedding_weight,
                                       settings.event_time_scale_days, settings.event_time_weight,
                                       settings.event_word_pairs)
     from_scratch = placed is None or not placed.any()
-    dated = all(a.published_at is not None for a in canonical)
+    dated = all(a.published_at is not None for a in stories)
     scaled = (from_scratch or dated) and settings.event_scaling_weight > 0
     full = settings.event_distance + (settings.event_scaled_margin if scaled else 0.0)
     sparseness = cluster.window_sparseness(distance, full, settings.event_sparse_neighbours,
@@ -85,20 +86,20 @@ def scale_new_among_themselves(distance: np.ndarray, new: np.ndarray, settings: 
     distance[block] = among_new
 
 
-def window_labels(canonical: list[Article], vectors: np.ndarray, settings: Settings,
+def window_labels(stories: list[Article], vectors: np.ndarray, settings: Settings,
                   placed: np.ndarray | None = None) -> np.ndarray:
-    """Cluster labels for one window of canonical stories (`window_distance`)."""
-    return cluster.cluster_labels(*window_distance(canonical, vectors, settings, placed))
+    """Cluster labels for one window of stories (`window_distance`)."""
+    return cluster.cluster_labels(*window_distance(stories, vectors, settings, placed))
 
 
 def update_events(
-    canonical: list[Article],
+    stories: list[Article],
     vectors: np.ndarray,
     previous: dict[str, str],
     known: set[str],
     settings: Settings,
 ) -> cluster.Assignment:
-    """Place canonical stories without an event; every other story keeps its event unless merged.
+    """Place stories without an event; every other story keeps its event unless merged.
 
     The window of time around the new stories is clustered from scratch, as one run over all
     of it would except that, once older stories are in it and some story has no publication
@@ -109,14 +110,14 @@ def update_events(
     `event_merge_max_stories` stories, was found to be part of another: it is merged into the
     event most of its stories' clusters took. A larger one stays as it is.
     """
-    fresh = [a for a in canonical if a.article_id not in previous]
+    fresh = [a for a in stories if a.article_id not in previous]
     if not fresh:
-        return cluster.Assignment({a.article_id: previous[a.article_id] for a in canonical})
+        return cluster.Assignment({a.article_id: previous[a.article_id] for a in stories})
     reach = timedelta(days=settings.event_window_days)
     start, end = min(map(story_time, fresh)) - reach, max(map(story_time, fresh)) + reach
-    inside = [i for i, a in enumerate(canonical) if start <= story_time(a) <= end]
-    ids = [canonical[i].article_id for i in inside]
-    labels = window_labels([canonical[i] for i in inside], vectors[inside], settings,
+    inside = [i for i, a in enumerate(stories) if start <= story_time(a) <= end]
+    ids = [stories[i].article_id for i in inside]
+    labels = window_labels([stories[i] for i in inside], vectors[inside], settings,
                            placed=np.array([aid in previous for aid in ids]))
     named = cluster.remap_ids(ids, labels, {i: previous[i] for i in ids if i in previous}, known | set(previous.values()))
     in_window = set(ids)
@@ -126,14 +127,14 @@ def update_events(
     # a larger event may already be linked from the dashboard; the re-cluster flow merges any.
     merged_into = {old: new for old, new in named.merged_into.items()
                    if old not in held_outside and size[old] <= settings.event_merge_max_stories}
-    event_of = {a.article_id: previous.get(a.article_id) or named.event_of[a.article_id] for a in canonical}
+    event_of = {a.article_id: previous.get(a.article_id) or named.event_of[a.article_id] for a in stories}
     for aid, eid in event_of.items():
         event_of[aid] = merged_into.get(eid, eid)
     return cluster.Assignment(event_of, merged_into)
 
 
 def rebuild_events(
-    canonical: list[Article],
+    stories: list[Article],
     vectors: np.ndarray,
     previous: dict[str, str],
     known: set[str],
@@ -142,14 +143,14 @@ def rebuild_events(
     end: datetime | None = None,
 ) -> cluster.Assignment:
     """Re-cluster the stories whose time falls in [start, end] and map clusters onto old ids."""
-    inside = [i for i, a in enumerate(canonical)
+    inside = [i for i, a in enumerate(stories)
               if (start is None or story_time(a) >= start) and (end is None or story_time(a) <= end)]
-    window = [canonical[i] for i in inside]
+    window = [stories[i] for i in inside]
     in_window = {a.article_id for a in window}
     labels = window_labels(window, vectors[inside], settings)
     result = cluster.remap_ids([a.article_id for a in window], labels,
                                {k: v for k, v in previous.items() if k in in_window}, known)
-    event_of = {a.article_id: previous[a.article_id] for a in canonical
+    event_of = {a.article_id: previous[a.article_id] for a in stories
                 if a.article_id not in in_window and a.article_id in previous}
     still_held = set(event_of.values())
     event_of.update(result.event_of)

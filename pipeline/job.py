@@ -45,6 +45,12 @@ class StoredState:
     def inbox(self) -> Inbox:
         return Inbox.from_table(self.inbox_log)
 
+    @classmethod
+    def empty(cls) -> "StoredState":
+        """The state of a store nothing was written to yet."""
+        return cls([], {}, *(store.SCHEMAS[name].empty_table()
+                             for name in ("runs", "rejects", "events", "article_versions", "inbox_log")))
+
 
 @dataclass(slots=True)
 class RunContext:
@@ -225,31 +231,43 @@ def assign_events(
     settings: Settings,
     rebuild: tuple[datetime | None, datetime | None] | None = None,
 ) -> EventResult:
-    """Events for all canonical stories (incrementally, or rebuilding the range `rebuild`),
-    duplicates following their canonical, and storylines over the events."""
-    canonical = [a for a in articles if dups.group_of[a.article_id] == a.article_id]
+    """Events for all stories (incrementally, or rebuilding the range `rebuild`), duplicates
+    following their canonical, and storylines over the events.
+
+    Copies are clustered with the canonical stories, each with its canonical's embedding
+    (none of its own is computed), though each takes its canonical's event: they are
+    coverage, and shape the window as they did in tuning (term weights, each story's reach,
+    how dense the window is). Left out, the same stories had clustered worse: B-cubed F1 0.950
+    against 0.959 on the dev set, 0.948 against 0.960 on random 85% of its topics (README, Events).
+    """
+    canonical_of = dups.group_of
+    canonical = [a for a in articles if canonical_of[a.article_id] == a.article_id]
     # a canonical story new to this run inherits the event its group's older members had
     group_events: dict[str, Counter] = {}
     for a in articles:
         if a.article_id in state.event_of:
-            group_events.setdefault(dups.group_of[a.article_id], Counter())[state.event_of[a.article_id]] += 1
+            group_events.setdefault(canonical_of[a.article_id], Counter())[state.event_of[a.article_id]] += 1
     previous = {c.article_id: state.event_of.get(c.article_id) or group_events[c.article_id].most_common(1)[0][0]
                 for c in canonical if c.article_id in state.event_of or c.article_id in group_events}
+    # a copy is placed where its canonical is: copies of stored stories alone start no clustering
+    placed = {a.article_id: previous[canonical_of[a.article_id]] for a in articles if canonical_of[a.article_id] in previous}
     known = set(state.events.column("event_id").to_pylist())
-    matrix = np.stack([vectors[a.article_id] for a in canonical]) if canonical else np.zeros((0, 0), np.float32)
+    matrix = (np.stack([vectors[canonical_of[a.article_id]] for a in articles]) if articles
+              else np.zeros((0, 0), np.float32))
     if rebuild is None:
-        result = event_stage.update_events(canonical, matrix, previous, known, settings)
+        result = event_stage.update_events(articles, matrix, placed, known, settings)
     else:
-        result = event_stage.rebuild_events(canonical, matrix, previous, known, settings, *rebuild)
-    event_of = {a.article_id: result.event_of[dups.group_of[a.article_id]] for a in articles}
+        result = event_stage.rebuild_events(articles, matrix, placed, known, settings, *rebuild)
+    event_of = {a.article_id: result.event_of[canonical_of[a.article_id]] for a in articles}
 
     rows = state.events.select(["event_id", "storyline_id"]).to_pylist()
     previous_storyline = {r["event_id"]: r["storyline_id"] for r in rows if r["storyline_id"]}
     event_time: dict[str, datetime] = {}
     for a in canonical:
-        eid, t = result.event_of[a.article_id], event_stage.story_time(a)
+        eid, t = event_of[a.article_id], event_stage.story_time(a)
         event_time[eid] = min(event_time.get(eid, t), t)
-    storyline_of = assign_storylines(result.event_of, {a.article_id: vectors[a.article_id] for a in canonical},
+    storyline_of = assign_storylines({a.article_id: event_of[a.article_id] for a in canonical},
+                                     {a.article_id: vectors[a.article_id] for a in canonical},
                                      event_time, previous_storyline, set(previous_storyline.values()), settings)
     return EventResult(event_of, result.merged_into, storyline_of)
 

@@ -1,12 +1,14 @@
+import random
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
 
-from pipeline import cluster, embed, events
+from pipeline import cluster, embed, events, job, near_duplicates, synth
 from pipeline.config import Settings
-from pipeline.normalize import normalize
+from pipeline.normalize import normalize, normalize_story
+from pipeline.records import RawStory
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +54,47 @@ def test_names_and_numbers_split_events_of_one_kind():
     labels = cluster.cluster_labels(distance, settings.event_distance)
     assert labels[0] == labels[1] and labels[2] == labels[3]
     assert labels[0] != labels[2]
+
+
+FERNDALE_FLOOD = (
+    "The Eel River burst its banks in Ferndale on Monday, forcing 300 residents of Humboldt County from their homes. "
+    "Mayor Don Hindley said the water rose two metres overnight and the Ferndale fairground was under water. "
+    "Pacific Gas and Electric cut power to Fortuna and Loleta as a precaution, and Highway 211 was closed.")
+CARLISLE_FLOOD = (
+    "Hundreds of people were evacuated from Carlisle after the River Eden overflowed on Monday. "
+    "Cumbria council leader John Mallinson described the racecourse as a lake and warned of more rain. "
+    "Electricity North West switched off supplies to Warwick Bridge and Rickerby, and the A69 remained shut.")
+OTHER_NEWS = (
+    "The central bank raised its main interest rate by a quarter point on Thursday, citing stubborn inflation in services.",
+    "The striker scored twice in the second half as the home side came from behind to win the derby three goals to two.",
+    "Shares in the chipmaker fell eight percent after it cut its sales forecast for the year, blaming weak demand.",
+    "The museum reopened its west wing after a three-year renovation that restored the painted ceiling.")
+
+
+@pytest.mark.slow
+def test_copies_are_clustered_with_their_canonical_and_make_its_names_count():
+    # Two floods in one small window. Names only one story uses weigh nothing, so the Ferndale
+    # report alone looks like the Carlisle one (both left with the words of a flood). Its three
+    # trimmed copies use those names too: clustered along, they make them count, as in tuning.
+    rng = random.Random(3)
+    texts = {"ferndale": FERNDALE_FLOOD, "carlisle": CARLISLE_FLOOD,
+             **{f"other{i}": t for i, t in enumerate(OTHER_NEWS)},
+             **{f"ferndale-copy{i}": synth.damage(FERNDALE_FLOOD, "trim", 0.2, rng) for i in range(3)}}
+    when = datetime(2024, 3, 1, tzinfo=timezone.utc)
+    stories = [normalize_story(RawStory(source_id=k, body=v), when) for k, v in texts.items()]
+    s = Settings()
+    dups = near_duplicates.update_duplicates(stories, [], {}, [], None, near_duplicates.DuplicateParams.from_settings(s))
+    canonical = [a for a in stories if dups.group_of[a.article_id] == a.article_id]
+    assert [a.source_id for a in canonical] == ["ferndale", "carlisle", "other0", "other1", "other2", "other3"]
+    # only canonical stories are embedded: each copy is clustered with its canonical's vector
+    vectors = dict(zip((a.article_id for a in canonical), embed.embed(canonical, s.embedding_model)))
+    event_of = {a.source_id: job.assign_events(stories, dups, vectors, job.StoredState.empty(), s).event_of[a.article_id]
+                for a in stories}
+    assert event_of["ferndale"] != event_of["carlisle"]
+    assert {event_of[f"ferndale-copy{i}"] for i in range(3)} == {event_of["ferndale"]}
+    # the canonical stories alone, as runs clustered them before, merge the two floods
+    alone = events.window_labels(canonical, np.stack([vectors[a.article_id] for a in canonical]), s)
+    assert alone[0] == alone[1]
 
 
 @pytest.mark.xfail(strict=True, reason="known limit (issue #4): TF-IDF fitted on a tiny window keeps only the words "
