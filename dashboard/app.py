@@ -175,7 +175,8 @@ def timeline(stories: pd.DataFrame) -> alt.Chart:
         alt.Chart(points)
         .mark_circle(size=140, opacity=0.8)
         .encode(
-            x=alt.X("seen_at:T", title="published"),
+            # a date-and-time format: with one timestamp vega-lite's own ticks read ".931" (milliseconds)
+            x=alt.X("seen_at:T", title="published (ingested where undated)", axis=alt.Axis(format="%Y-%m-%d %H:%M")),
             y=alt.Y("source:N", title=None),
             color=alt.Color("kind:N", scale=alt.Scale(domain=["story", "copy"], range=["#1f77b4", "#ff7f0e"])),
             tooltip=["title", "source", alt.Tooltip("seen_at:T", format="%Y-%m-%d %H:%M"), "kind"],
