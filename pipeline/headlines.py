@@ -24,6 +24,7 @@ ABBREVIATIONS = frozenset(
     "no inc co corp ltd vs jan feb mar apr jun jul aug sep sept oct nov dec".split()
 )
 SENTENCE_BREAK = re.compile(r"[.!?][\"'”’)\]]*\s+")
+INITIAL_OR_ACRONYM = re.compile(r"[A-Z]|(?:[A-Za-z]\.)+[A-Za-z]")  # "F." in John F. Kennedy, "U.S."
 WORD = re.compile(r"[A-Za-z]+")
 
 
@@ -44,7 +45,7 @@ def first_sentence(line: str) -> str:
         following = line[found.end():found.end() + 1]
         if following.islower():
             continue
-        if line[found.start()] == "." and (word.lower() in ABBREVIATIONS or re.fullmatch(r"[A-Z]|(?:[A-Za-z]\.)+[A-Za-z]", word)):
+        if line[found.start()] == "." and (word.lower() in ABBREVIATIONS or INITIAL_OR_ACRONYM.fullmatch(word)):
             continue
         return line[:found.end()].rstrip()
     return line.strip()
