@@ -75,8 +75,7 @@ def as_a_run_stores_them(rows: list[dict], articles, vectors: np.ndarray, settin
     Returns the scores, the number rejected and the number of copies."""
     kept = [i for i, a in enumerate(articles) if a.text.strip()]
     stored = [articles[i] for i in kept]
-    dups = near_duplicates.update_duplicates(stored, [], {}, [], None,
-                                             near_duplicates.DuplicateParams.from_settings(settings))
+    dups = near_duplicates.find_duplicates(stored, near_duplicates.DuplicateParams.from_settings(settings))
     result = job.assign_events(stored, dups, {a.article_id: vectors[i] for a, i in zip(stored, kept)},
                                job.StoredState.empty(), settings)
     copies = sum(dups.group_of[a.article_id] != a.article_id for a in stored)

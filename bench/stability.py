@@ -1,7 +1,7 @@
 """Event id stability: the dev set fed in ten batches versus in one.
 
     .venv/bin/python -m bench.stability [--batches 10] [--seeds 7 8 ...] [--bursts [--dated DAYS]] [--file-order] [--warm]
-                                         [--rebuild-every K] [--baseline]
+                                         [--rebuild-every K] [--fold-copies] [--baseline]
 
 The dev set has no publication dates, so arrival order is a seeded shuffle (every event
 trickles in across all the batches) or, with `--bursts`, time-ordered as news comes (each
@@ -9,7 +9,8 @@ event breaks at a random moment and its stories follow close together), and each
 is "ingested" one day after the previous one (published_at stays unknown, as in the corpus,
 so time adds no distance; all batches fall in one incremental window). Each batch is an
 incremental run over the stored state, exactly as the ingest flow does it (near-duplicate
-folding left out: every story is canonical). Prints the share of stories whose event id
+folding left out, every story canonical, unless `--fold-copies`: then the story without
+text is left out and each run folds copies first, as runs store them). Prints the share of stories whose event id
 changed after their first assignment (a merge counts as a change), and B-cubed F1 against
 the gold events for the batched and the one-shot run.
 
@@ -37,29 +38,38 @@ import numpy as np
 
 from bench import dev_set
 from bench.scoring import scores
-from pipeline import embed, job, store
+from pipeline import embed, job, near_duplicates, store
 from pipeline.config import Settings
 from pipeline.near_duplicates import DuplicateResult
 
 
-def run_batches(batches: list[list], vectors: dict, settings: Settings, rebuild_every: int = 0):
+def run_batches(batches: list[list], vectors: dict, settings: Settings, rebuild_every: int = 0,
+                fold_copies: bool = False):
     """Feed batches as successive runs, with a re-cluster of everything stored after every
     `rebuild_every`-th run (0: never); return the final state, the first event of each story,
-    the number of merges, and the median seconds per incremental run."""
+    the number of merges, and the median seconds per incremental run. With `fold_copies` each
+    run first folds its stories' near-duplicates as the ingest flow does (copies take their
+    canonical's event); otherwise every story is canonical."""
     state = job.StoredState.empty()
+    params = near_duplicates.DuplicateParams.from_settings(settings)
     first: dict[str, str] = {}
     n_merged, seconds = 0, []
     for n_run, batch in enumerate(batches, 1):
         t0 = time.perf_counter()
         articles = state.articles + batch
-        dups = DuplicateResult([], {a.article_id: a.article_id for a in articles}, "only copy")
+        if fold_copies:
+            dups = near_duplicates.update_duplicates(batch, state.articles, state.group_of, state.duplicate_edges,
+                                                     state.minhash_index, params)
+        else:
+            dups = DuplicateResult([], {a.article_id: a.article_id for a in articles}, "only copy")
         result = job.assign_events(articles, dups, vectors, state, settings)
         rows = job.event_rows(articles, dups, vectors, result, state.events)
         seconds.append(time.perf_counter() - t0)
         n_merged += len(result.merged_into)
         for a in batch:
             first[a.article_id] = result.event_of[a.article_id]
-        state = replace(state, articles=articles, event_of=result.event_of, events=store.to_table("events", rows))
+        state = replace(state, articles=articles, event_of=result.event_of, events=store.to_table("events", rows),
+                        group_of=dups.group_of, duplicate_edges=dups.edges, minhash_index=dups.index)
         if rebuild_every and n_run % rebuild_every == 0:
             result = job.assign_events(articles, dups, vectors, state, settings, rebuild=(None, None))
             rows = job.event_rows(articles, dups, vectors, result, state.events)
@@ -99,7 +109,8 @@ def batches_of(articles: list, n_batches: int, seed: int | None, event_of: dict 
 
 
 def measure(articles: list, gold: dict, vectors: dict, settings: Settings, n_batches: int, seed: int,
-            history: list = (), rebuild_every: int = 0, bursts: bool = False, dated_days: float = 0.0) -> dict:
+            history: list = (), rebuild_every: int = 0, bursts: bool = False, dated_days: float = 0.0,
+            fold_copies: bool = False) -> dict:
     """Scores of `articles` fed in batches versus in one; `history` (not scored) is stored first, in one earlier run."""
     batches = batches_of(articles, n_batches, seed, gold if bursts else None, dated_days=dated_days)
     if history and dated_days:
@@ -109,11 +120,13 @@ def measure(articles: list, gold: dict, vectors: dict, settings: Settings, n_bat
                     for a in batches_of(history, 1, seed + 1000, gold, dated_days=dated_days)[0]]]
     else:
         earlier = [[replace(a, ingested_at=dev_set.INGESTED - timedelta(days=5)) for a in history]] if history else []
-    state, first, n_merged, per_run = run_batches(earlier + batches, vectors, settings, rebuild_every)
+    state, first, n_merged, per_run = run_batches(earlier + batches, vectors, settings, rebuild_every, fold_copies)
     final = state.event_of
-    one_shot = run_batches(earlier + [[a for b in batches for a in b]], vectors, settings)[0].event_of
+    one_shot = run_batches(earlier + [[a for b in batches for a in b]], vectors, settings,
+                           fold_copies=fold_copies)[0].event_of
     # what the re-cluster flow does afterwards: rebuild the whole range onto the same ids
-    everything = DuplicateResult([], {a.article_id: a.article_id for a in state.articles}, "only copy")
+    everything = (job.stored_duplicates(state) if fold_copies
+                  else DuplicateResult([], {a.article_id: a.article_id for a in state.articles}, "only copy"))
     rebuilt = job.assign_events(state.articles, everything, vectors, state, settings, rebuild=(None, None)).event_of
     ids = [a.article_id for a in articles]
     truth = [gold[i] for i in ids]
@@ -164,6 +177,9 @@ def main() -> None:
     parser.add_argument("--dated", type=float, default=0.0, metavar="DAYS",
                         help="with --bursts: the stream lasts DAYS days and each story is published at its "
                              "arrival, so publication times count (with --warm, the stored half over the DAYS before)")
+    parser.add_argument("--fold-copies", action="store_true",
+                        help="as runs store the stories: the story without text rejected, and each run folds "
+                             "near-duplicates first (copies take their canonical's event)")
     parser.add_argument("--baseline", action="store_true",
                         help="also run the previous defaults: no local scaling, storyline_distance 0.55")
     args = parser.parse_args()
@@ -176,6 +192,8 @@ def main() -> None:
     rows = dev_set.load()
     articles = dev_set.articles(rows, detokenize=True)
     gold = {a.article_id: r["event"] for a, r in zip(articles, rows)}
+    if args.fold_copies:  # a run rejects a story without text
+        rows, articles = map(list, zip(*[(r, a) for r, a in zip(rows, articles) if a.text.strip()]))
     matrix = embed.embed(articles, settings.embedding_model, settings.embedding_batch_size,
                          settings.embedding_max_words, settings.embedding_max_seq_length)
     vectors = dict(zip((a.article_id for a in articles), matrix))
@@ -192,13 +210,13 @@ def main() -> None:
         if not args.warm:
             report(name, {"file order" if seed is None else f"seed {seed:3d}": measure(
                 articles, gold, vectors, config, args.batches, seed, rebuild_every=args.rebuild_every,
-                bursts=args.bursts, dated_days=args.dated) for seed in seeds})
+                bursts=args.bursts, dated_days=args.dated, fold_copies=args.fold_copies) for seed in seeds})
             continue
         report(f"{name}, warm store", {
             f"seed {seed:3d}, topics of half {1 - stored} arriving": measure(
                 [a for a in articles if half_of[a.article_id] != stored], gold, vectors, config, args.batches, seed,
                 history=[a for a in articles if half_of[a.article_id] == stored], rebuild_every=args.rebuild_every,
-                bursts=args.bursts, dated_days=args.dated)
+                bursts=args.bursts, dated_days=args.dated, fold_copies=args.fold_copies)
             for seed in args.seeds for stored in (0, 1)})
 
 

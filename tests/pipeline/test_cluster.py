@@ -83,7 +83,7 @@ def test_copies_are_clustered_with_their_canonical_and_make_its_names_count():
     when = datetime(2024, 3, 1, tzinfo=timezone.utc)
     stories = [normalize_story(RawStory(source_id=k, body=v), when) for k, v in texts.items()]
     s = Settings()
-    dups = near_duplicates.update_duplicates(stories, [], {}, [], None, near_duplicates.DuplicateParams.from_settings(s))
+    dups = near_duplicates.find_duplicates(stories, near_duplicates.DuplicateParams.from_settings(s))
     canonical = [a for a in stories if dups.group_of[a.article_id] == a.article_id]
     assert [a.source_id for a in canonical] == ["ferndale", "carlisle", "other0", "other1", "other2", "other3"]
     # only canonical stories are embedded: each copy is clustered with its canonical's vector
