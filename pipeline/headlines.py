@@ -2,8 +2,8 @@
 
 Scraped pages put the page's date or a byline where a title or a first paragraph should be
 ("27 NOVEMBER, 2005", "Last Updated: Monday, 28 November 2005, 02:24 GMT", "By Jane Doe"),
-and a lead cut at the first full stop stops at "Gov." or "U.S.". Such a line says nothing
-about the event, so it is skipped.
+wire copy opens with a dateline ("NEW YORK (Reuters) - "), and a lead cut at the first full
+stop stops at "Gov." or "U.S.". None of these says anything about the event, so they are skipped.
 """
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ ABBREVIATIONS = frozenset(
     "mr mrs ms dr gov sen rep gen col lt sgt capt st jr sr prof rev hon pres det cmdr adm maj cpl pvt mt ft "
     "no inc co corp ltd vs jan feb mar apr jun jul aug sep sept oct nov dec".split()
 )
+# A wire dateline opening the lead: "NEW YORK (Reuters) - ", "(CNN) ", "WASHINGTON — ".
+# Without an agency only a dash proper counts: "A FIRE - BOMB attack" (a tokenized hyphen) is no dateline.
+WIRE_DATELINE = re.compile(r"(?:[A-Z][A-Z .,'’]*(?:,?\s*[A-Z][a-z]{2,8}\.?\s+\d{1,2})?\s*)?\([^()]{1,40}\)\s*[-—–:]*\s+|[A-Z][A-Z .,'’]{2,}\s(?:[—–]|--)\s+")
 SENTENCE_BREAK = re.compile(r"[.!?][\"'”’)\]]*\s+")
 INITIAL_OR_ACRONYM = re.compile(r"[A-Z]|(?:[A-Za-z]\.)+[A-Za-z]")  # "F." in John F. Kennedy, "U.S."
 WORD = re.compile(r"[A-Za-z]+")
@@ -52,10 +55,12 @@ def first_sentence(line: str) -> str:
 
 
 def lead_sentence(text: str, limit: int = 140) -> str:
-    """The first sentence of the first line that is not a dateline, cut to `limit` characters
-    at a word; the text's first line if every line is a dateline."""
+    """The first sentence of the first line that is not a dateline, its wire dateline
+    ("NEW YORK (Reuters) - ") dropped, cut to `limit` characters at a word; the text's first
+    line if every line is a dateline."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    lead = first_sentence(next((line for line in lines if not is_dateline(line)), lines[0] if lines else ""))
+    first = next((line for line in lines if not is_dateline(line)), lines[0] if lines else "")
+    lead = first_sentence(WIRE_DATELINE.sub("", first, count=1) if WIRE_DATELINE.match(first) else first)
     return lead if len(lead) <= limit else lead[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 

@@ -36,6 +36,16 @@ def test_the_lead_sentence_skips_datelines_and_reads_past_abbreviations():
     assert lead_sentence("27 NOVEMBER, 2005") == "27 NOVEMBER, 2005"  # nothing better to offer
 
 
+def test_the_lead_sentence_drops_a_wire_dateline():
+    assert lead_sentence("(CNN) The Justice Department ramped up its threat. More.") == "The Justice Department ramped up its threat."
+    assert lead_sentence("NEW YORK (Reuters) - Officials met on Tuesday. More.") == "Officials met on Tuesday."
+    assert lead_sentence("LONDON, March 3 (AP) — Shares fell. More.") == "Shares fell."
+    assert lead_sentence("WASHINGTON — The Senate passed the bill. More.") == "The Senate passed the bill."
+    # a tokenized hyphen after capitals, or parentheses inside a sentence, are no dateline
+    assert lead_sentence("A FIRE - BOMB attack killed three. More.") == "A FIRE - BOMB attack killed three."
+    assert lead_sentence("Sessions (R-Ala.) spoke on Friday. More.") == "Sessions (R-Ala.) spoke on Friday."
+
+
 def test_a_title_that_is_only_a_date_is_no_headline():
     assert headline_of(story("a", "27 NOVEMBER, 2005", "A quake hit Qeshm on Sunday. Ten died.")) == "A quake hit Qeshm on Sunday."
     assert headline_of(story("b", "Quake hits Qeshm", "27 NOVEMBER, 2005\nA quake hit Qeshm.")) == "Quake hits Qeshm"
