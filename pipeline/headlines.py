@@ -25,7 +25,7 @@ ABBREVIATIONS = frozenset(
 )
 # A wire dateline opening the lead: "NEW YORK (Reuters) - ", "(CNN) ", "WASHINGTON — ".
 # Without an agency only a dash proper counts: "A FIRE - BOMB attack" (a tokenized hyphen) is no dateline.
-WIRE_DATELINE = re.compile(r"(?:[A-Z][A-Z .,'’]*(?:,?\s*[A-Z][a-z]{2,8}\.?\s+\d{1,2})?\s*)?\([^()]{1,40}\)\s*[-—–:]*\s+|[A-Z][A-Z .,'’]{2,}\s(?:[—–]|--)\s+")
+WIRE_DATELINE = re.compile(r"\A(?:(?:[A-Z][A-Z .,'’]*(?:,?\s*[A-Z][a-z]{2,8}\.?\s+\d{1,2})?\s*)?\([^()]{1,40}\)\s*[-—–:]*\s+|[A-Z][A-Z .,'’]{2,}\s(?:[—–]|--)\s+)")
 SENTENCE_BREAK = re.compile(r"[.!?][\"'”’)\]]*\s+")
 INITIAL_OR_ACRONYM = re.compile(r"[A-Z]|(?:[A-Za-z]\.)+[A-Za-z]")  # "F." in John F. Kennedy, "U.S."
 WORD = re.compile(r"[A-Za-z]+")
@@ -60,7 +60,7 @@ def lead_sentence(text: str, limit: int = 140) -> str:
     line if every line is a dateline."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     first = next((line for line in lines if not is_dateline(line)), lines[0] if lines else "")
-    lead = first_sentence(WIRE_DATELINE.sub("", first, count=1) if WIRE_DATELINE.match(first) else first)
+    lead = first_sentence(WIRE_DATELINE.sub("", first))
     return lead if len(lead) <= limit else lead[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
