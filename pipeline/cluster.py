@@ -235,20 +235,28 @@ def remap_ids(
 ) -> Assignment:
     """Name fresh clusters after the previous ids their members had (a rebuild).
 
-    Larger clusters choose first and take the previous id most of their members had; each
-    id is reused at most once, so it keeps its meaning: the cluster holding most of its old
-    members. A previous id no cluster took was absorbed: it is merged into the id now held
-    by most of its old members. Clusters with no free previous id get new ids.
+    Each previous id goes to the cluster holding most of its old members, so it keeps its
+    meaning and as many stories as possible keep their id: (cluster, id) pairs are taken by
+    how many members they share, most first, each cluster and each id at most once (ties: the
+    larger cluster, then the id). A cluster that took no id gets a new one. A previous id no
+    cluster took was absorbed: it is merged into the id now held by most of its old members.
+    Why not let the largest cluster choose first: where one event's stories split, a large
+    cluster of new stories holding a few of them took the id from the cluster holding most of
+    them, so the new stories joined the event (README, Events).
     """
     taken: set[str] = set(known) | set(previous.values())
-    event_of: dict[str, str] = {}
+    groups = _groups(member_ids, labels)  # largest first
+    shared = sorted((-n, position, eid) for position, members in enumerate(groups)
+                    for eid, n in Counter(previous[m] for m in members if m in previous).items())
+    name: dict[int, str] = {}
     reused: set[str] = set()
-    for members in _groups(member_ids, labels):
-        votes = Counter(previous[m] for m in members if m in previous)
-        chosen = next((eid for eid, _ in sorted(votes.items(), key=lambda kv: (-kv[1], kv[0])) if eid not in reused), None)
-        if chosen is None:
-            chosen = new_id(prefix, min(members), taken)
-        reused.add(chosen)
+    for _, position, eid in shared:
+        if position not in name and eid not in reused:
+            name[position] = eid
+            reused.add(eid)
+    event_of: dict[str, str] = {}
+    for position, members in enumerate(groups):
+        chosen = name.get(position) or new_id(prefix, min(members), taken)
         taken.add(chosen)
         event_of.update(dict.fromkeys(members, chosen))
     merged_into = {}

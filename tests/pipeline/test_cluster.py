@@ -134,6 +134,17 @@ def test_remap_keeps_ids_and_records_merges():
     assert cluster.remap_ids(ids, np.array([0, 0, 1, 2]), previous={}).event_of == first
 
 
+def test_remap_gives_an_id_to_the_cluster_holding_most_of_its_stories():
+    # e_x's five stories split 3 / 2; new stories n1-n4 cluster with the two. The larger
+    # cluster holds fewer of e_x's stories, so it gets a new id and e_x stays with the three.
+    previous = {"a": "e_x", "b": "e_x", "c": "e_x", "d": "e_x", "e": "e_x"}
+    ids = ["a", "b", "c", "d", "e", "n1", "n2", "n3", "n4"]
+    result = cluster.remap_ids(ids, np.array([0, 0, 0, 1, 1, 1, 1, 1, 1]), previous)
+    assert {result.event_of[i] for i in "abc"} == {"e_x"}
+    assert result.event_of["n1"] == result.event_of["d"] != "e_x"
+    assert result.merged_into == {}
+
+
 def test_time_apart_adds_distance():
     v = np.array([[1.0, 0.0], [1.0, 0.0]], dtype=np.float32)
     near = [datetime(2020, 1, 1, tzinfo=timezone.utc), datetime(2020, 1, 1, 6, tzinfo=timezone.utc)]
