@@ -64,8 +64,7 @@ class Settings(BaseSettings):
     event_dense_neighbours: float = Field(10.0, description="mean neighbours per story from which a window is cut "
                                           "in full (event_distance, plus event_scaled_margin when scaled)")
     event_merge_max_stories: int = Field(1, description="an incremental run folds an older event into another only if "
-                                         "it holds at most this many stories, copies included: a merge moves them "
-                                         "all (a re-cluster merges any)")
+                                         "it holds at most this many canonical stories (a re-cluster merges any)")
     event_time_scale_days: float = Field(7.0, description="days apart that add the full time penalty")
     event_time_weight: float = Field(0.5, description="most distance a publication gap can add")
     event_window_days: float = Field(30.0, description="an incremental run re-clusters stories this close to new ones")

@@ -4,8 +4,8 @@ An incremental run (`update_events`) clusters the window of time around the new 
 stories that already had an event keep it, new ones join the event of their cluster or
 found a new one, and a small event that a cluster of another now wholly holds is merged
 into it. A rebuild (`rebuild_events`) re-clusters a time range from scratch and maps the new
-clusters onto the old ids. Copies found by near-duplicate detection are clustered too (they
-shape the window), but the caller gives each its canonical story's event (`job.assign_events`).
+clusters onto the old ids. The caller clusters canonical stories only and gives each copy its
+canonical's event (`job.assign_events`).
 """
 from __future__ import annotations
 
