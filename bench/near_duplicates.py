@@ -11,6 +11,8 @@ shorter one's word 3-shingles appear in the other, i.e. one is an edited copy of
 copies of copies join too. Stories of different events never share more than 0.22 on dev, and
 same-event pairs below 0.5 read as rewrites (own reporting around shared quotes), so they
 count as different stories. The detector never sees event labels.
+Then the same dev stories with one outlet's footer (a 40-word line no boilerplate pattern
+knows) on 30% of them: pairs of different dev stories merged (a known limit, README).
 
 Speed: synthetic 400-word stories (words drawn from the dev vocabulary), 10% of them damaged
 copies; medians of --runs runs. Memory: peak traced allocation while 1,000 new stories are
@@ -251,6 +253,27 @@ def default_data() -> Path:
     return ROOT.parent / relative
 
 
+OUTLET_FOOTER = ("The Lakeside Herald is an independent newspaper serving the county since 1921. To report a news "
+                 "tip, email tips@lakesideherald.example or call 555-0100. Subscribe for unlimited digital access "
+                 "starting at $1 a week.")
+
+
+def shared_footer(impl, rows: list[dict], seed: int, share: float = 0.3) -> None:
+    """Dev stories of different events folded together when `share` of them carry one outlet's
+    footer (a line of 40 words that the normalizer's boilerplate patterns do not know): the
+    footer alone can make a short story look contained in another."""
+    rng = random.Random(seed)
+    stories = [RawStory(source_id=r["id"], body=r["body"] + ("\n" + OUTLET_FOOTER if rng.random() < share else ""),
+                        title=r.get("title") or "", url=r.get("url") or "") for r in rows]
+    articles = normalize(stories, T0)
+    event_of = {r["id"]: r["event"] for r in rows}
+    result = impl.find_duplicates(articles)
+    group = {a.source_id: result.group_of[a.article_id] for a in articles}
+    wrong = sum(1 for a, b in itertools.combinations(rows, 2)
+                if group[a["id"]] == group[b["id"]] and event_of[a["id"]] != event_of[b["id"]])
+    print(f"  with one outlet's footer on {share:.0%} of the dev stories: different dev stories merged: {wrong} pairs")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=default_data(),
@@ -267,6 +290,7 @@ def main() -> None:
     rows = read_dev(args.data)
     if "accuracy" not in args.skip:
         accuracy(impl, args.data, args.seed)
+        shared_footer(impl, rows, args.seed)
     if "speed" not in args.skip:
         speed(impl, rows, args.speed_size, args.runs, args.seed)
     if "memory" not in args.skip:
