@@ -12,7 +12,7 @@ copies of copies join too. Stories of different events never share more than 0.2
 same-event pairs below 0.5 read as rewrites (own reporting around shared quotes), so they
 count as different stories. The detector never sees event labels.
 Then the same dev stories with one outlet's footer (a 40-word line no boilerplate pattern
-knows) on 30% of them: pairs of different dev stories merged (a known limit, README).
+knows) on 30% of them: pairs of different dev stories merged (README, Duplicate detection).
 
 Speed: synthetic 400-word stories (words drawn from the dev vocabulary), 10% of them damaged
 copies; medians of --runs runs. Memory: peak traced allocation while 1,000 new stories are

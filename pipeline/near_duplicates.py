@@ -267,6 +267,70 @@ class Fingerprint:
     paragraph_grams: np.ndarray
 
 
+class Rarity:
+    """How rare each shingle and char gram is among the stories verified in one run, and the
+    scores of a pair with every shingle and gram weighed by it (`scores`).
+
+    A value held by df of the N fingerprinted stories weighs log(1 + N / df), squared so that
+    a short story's own few words outweigh a long footer. Why: text that many otherwise
+    different stories carry (an outlet's footer, furniture no boilerplate pattern knows) made
+    a short story look contained in every other story carrying it, and groups chained
+    (README, Near-duplicates). A copy's text is held by its group only, so it still outweighs
+    the rest. Char grams are weighed on a fixed sample of them (one in `GRAM_SAMPLE`): counting
+    them all cost more than the rest of the stage.
+    """
+
+    GRAM_SAMPLE = 4
+
+    def __init__(self, prints: list[Fingerprint]):
+        self.n = max(1, len(prints))
+        self.shingles = self._counts([f.shingles for f in prints])
+        self.grams = self._counts([self._sample(f.grams) for f in prints])
+        self._weighed: dict[int, tuple] = {}  # id of a fingerprint -> its weighed arrays
+
+    @classmethod
+    def _sample(cls, grams: np.ndarray) -> np.ndarray:
+        return grams[grams % np.uint64(cls.GRAM_SAMPLE) == 0]
+
+    @staticmethod
+    def _counts(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        return np.unique(np.concatenate(arrays or [np.empty(0, np.uint64)]), return_counts=True)
+
+    def _weights(self, values: np.ndarray, table: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        known, counts = table
+        df = np.ones(len(values))  # a value none of the N holds: one story's own
+        if len(known) and len(values):
+            at = np.minimum(np.searchsorted(known, values), len(known) - 1)
+            found = known[at] == values
+            df[found] = counts[at[found]]
+        return (np.log1p(self.n / df) ** 2).astype(np.float32)
+
+    def _weighed_arrays(self, fp: Fingerprint) -> tuple:
+        key = id(fp)  # fingerprints live for the whole run, in its `prints`
+        if key not in self._weighed:
+            grams, paragraph_grams = self._sample(fp.grams), self._sample(fp.paragraph_grams)
+            self._weighed[key] = (fp.shingles, self._weights(fp.shingles, self.shingles), grams,
+                                  self._weights(grams, self.grams), paragraph_grams,
+                                  self._weights(paragraph_grams, self.grams))
+        return self._weighed[key]
+
+    def scores(self, a: Fingerprint, b: Fingerprint) -> Scores:
+        shingles_a, shingle_w_a, grams_a, gram_w_a, par_a, par_w_a = self._weighed_arrays(a)
+        shingles_b, shingle_w_b, grams_b, gram_w_b, par_b, par_w_b = self._weighed_arrays(b)
+        jaccard, containment = overlap(shingles_a, shingles_b, shingle_w_a, shingle_w_b)
+        char_containment = overlap(grams_a, grams_b, gram_w_a, gram_w_b)[1]
+        # the smaller paragraph part, found in the other text; a paragraph that many other
+        # stories carry too (a footer) counts for as little as it is rare against the text
+        paragraphs = 0.0
+        if len(a.paragraph_grams) and len(b.paragraph_grams) and len(par_a) and len(par_b):
+            (par, par_w, gram_w), other = (((par_a, par_w_a, gram_w_a), grams_b)
+                                           if len(a.paragraph_grams) <= len(b.paragraph_grams)
+                                           else ((par_b, par_w_b, gram_w_b), grams_a))
+            rarity = min(1.0, float(par_w.mean()) / max(float(gram_w.mean()), 1e-9))
+            paragraphs = share_found(par, other, par_w) * rarity
+        return Scores(jaccard, containment, char_containment, paragraphs)
+
+
 def words_and_paragraphs(text: str, min_words: int) -> tuple[list[str], str]:
     """The text's words (casefolded runs of word characters), and its lines of at least `min_words` words, casefolded:
     what is left once page furniture is gone.
@@ -334,17 +398,31 @@ class Scores:
     paragraph_containment: float = 0.0
 
 
-def overlap(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """(Jaccard, containment of the smaller in the larger) of two sorted unique arrays."""
+def overlap(a: np.ndarray, b: np.ndarray, weights_a: np.ndarray | None = None,
+            weights_b: np.ndarray | None = None) -> tuple[float, float]:
+    """(Jaccard, containment of the smaller in the larger) of two sorted unique arrays, each
+    value counted with its weight where weights are given (the same value weighs the same in both)."""
     if not len(a) or not len(b):
         return 0.0, 0.0
-    inter = len(np.intersect1d(a, b, assume_unique=True))
-    return inter / (len(a) + len(b) - inter), inter / min(len(a), len(b))
+    if weights_a is None or weights_b is None:
+        inter = len(np.intersect1d(a, b, assume_unique=True))
+        return inter / (len(a) + len(b) - inter), inter / min(len(a), len(b))
+    _, in_a, _ = np.intersect1d(a, b, assume_unique=True, return_indices=True)
+    inter, mass_a, mass_b = float(weights_a[in_a].sum()), float(weights_a.sum()), float(weights_b.sum())
+    if min(mass_a, mass_b) <= 0:
+        return 0.0, 0.0
+    return inter / (mass_a + mass_b - inter), inter / min(mass_a, mass_b)
 
 
-def share_found(a: np.ndarray, b: np.ndarray) -> float:
-    """Share of the sorted unique values `a` also in `b`."""
-    return len(np.intersect1d(a, b, assume_unique=True)) / len(a) if len(a) else 0.0
+def share_found(a: np.ndarray, b: np.ndarray, weights_a: np.ndarray | None = None) -> float:
+    """Share of the sorted unique values `a` (by weight, where given) also in `b`."""
+    if not len(a):
+        return 0.0
+    _, in_a, _ = np.intersect1d(a, b, assume_unique=True, return_indices=True)
+    if weights_a is None:
+        return len(in_a) / len(a)
+    total = float(weights_a.sum())
+    return float(weights_a[in_a].sum()) / total if total > 0 else 0.0
 
 
 def paragraph_containment(a: Fingerprint, b: Fingerprint) -> float:
@@ -375,27 +453,42 @@ class DuplicateRules:
     paragraph_containment: float = 0.7
     via_support: float = 0.3  # char containment against the canonical needed to join through a member
     min_tokens: int = 8  # tiny texts match too easily to be called copies
+    rare_share: float = 0.6  # of each threshold, the same score weighed by rarity must reach
 
-    def decide(self, s: Scores, small_tokens: int) -> str | None:
-        """Name of the first rule that proves a copy, or None."""
+    def decide(self, s: Scores, small_tokens: int, rare: Scores | None = None) -> str | None:
+        """Name of the first rule that proves a copy, or None. With `rare` (the same scores,
+        each shingle and gram weighed by its rarity: `Rarity`), a rule holds only if the
+        rare-weighted score also reaches `rare_share` of its threshold: a match made of text
+        that many other stories carry too proves nothing."""
         if small_tokens < self.min_tokens:
             return None
-        if s.jaccard >= self.jaccard:
+
+        def holds(field: str, threshold: float) -> bool:
+            return getattr(s, field) >= threshold and (rare is None or getattr(rare, field) >= self.rare_share * threshold)
+
+        if holds("jaccard", self.jaccard):
             return f"word jaccard >= {self.jaccard}"
-        if s.containment >= self.containment:
+        if holds("containment", self.containment):
             return f"word containment >= {self.containment}"
-        if s.char_containment >= self.char_containment:  # OCR noise, garbling: words broken, letters kept
+        if holds("char_containment", self.char_containment):  # OCR noise, garbling: words broken, letters kept
             return f"char containment >= {self.char_containment}"
-        if s.paragraph_containment >= self.paragraph_containment:  # re-wrapped: new furniture around kept paragraphs
+        if holds("paragraph_containment", self.paragraph_containment):  # re-wrapped: new furniture around kept paragraphs
             # the duplicates table has no column for this score: the rule carries it
             return f"paragraph containment {s.paragraph_containment:.2f} >= {self.paragraph_containment}"
         return None
 
 
-def verify(a: Fingerprint, b: Fingerprint, rules: DuplicateRules) -> tuple[Scores, str | None]:
+def verify(a: Fingerprint, b: Fingerprint, rules: DuplicateRules,
+           rarity: Rarity | None = None) -> tuple[Scores, str | None]:
+    """The pair's scores and the rule that proves it a copy, if any; with `rarity`, a rule
+    that holds is checked again on the scores weighed by rarity (`DuplicateRules.decide`)."""
     jac, cont = overlap(a.shingles, b.shingles)
     scores = Scores(jac, cont, overlap(a.grams, b.grams)[1], paragraph_containment(a, b))
-    return scores, rules.decide(scores, min(a.n_tokens, b.n_tokens))
+    small_tokens = min(a.n_tokens, b.n_tokens)
+    rule = rules.decide(scores, small_tokens)
+    if rule and rarity is not None:  # weighed only for the few pairs a rule holds for
+        rule = rules.decide(scores, small_tokens, rarity.scores(a, b))
+    return scores, rule
 
 
 DETACHED = re.compile(r"\s[^\w\s]+(?=\s)")  # a token of punctuation only (text padded with spaces)
@@ -619,6 +712,7 @@ def update_duplicates(
     needed = sorted(needed)
     prints = dict(zip(needed, fingerprints([by_id[aid] for aid in needed], params.shingle_words,
                                                    params.paragraph_words)))
+    rarity = Rarity(list(prints.values()))
 
     def fp(aid: str) -> Fingerprint:
         if aid not in prints:
@@ -644,7 +738,7 @@ def update_duplicates(
             if canon not in by_id:
                 continue  # the canonical's text is no longer stored
             n_verified += 1
-            scores, rule = verify(fp(aid), fp(canon), rules)
+            scores, rule = verify(fp(aid), fp(canon), rules, rarity)
             method = "exact" if canon in twins else "minhash"
             if method == "exact":
                 rule = rule or "exact: same text as a member of the group"
@@ -654,7 +748,7 @@ def update_duplicates(
                 # a copy of a copy: one step through a member that verified against the canonical
                 if member in direct and member in by_id:
                     n_verified += 1
-                    member_rule = verify(fp(aid), fp(member), rules)[1]
+                    member_rule = verify(fp(aid), fp(member), rules, rarity)[1]
                     if member_rule:
                         rule, closest = f"{VIA}{member}: {member_rule}", member
                         break

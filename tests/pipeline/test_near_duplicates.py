@@ -275,3 +275,32 @@ def test_a_copy_quoting_a_short_story_whole_joins_the_story_it_copies(seed_stori
     assert verify(prints[0], prints[1], DuplicateRules())[1] is None
     (edge,) = find_duplicates(articles).edges
     assert (edge.article_id, edge.duplicate_of) == (articles[2].article_id, articles[0].article_id)  # ...but joins its own
+
+
+FOOTER = ("The Lakeside Herald is an independent newspaper serving the county since 1921. To report a news tip, "
+          "email tips@lakesideherald.example or call 555-0100. Subscribe for unlimited digital access starting at $1 "
+          "a week.")
+BRIEFS = [
+    "The council approved a new bus route linking the hospital to the northern suburbs on Monday.",
+    "A fire destroyed a warehouse on Dock Street overnight; nobody was hurt, the fire brigade said.",
+    "The Lakers beat the Kings 102-99 after a late three-pointer by their rookie guard.",
+    "Police closed the Elm Avenue bridge after a lorry struck its railings in the morning rush.",
+    "The library will stay open until nine on weekdays from next month, the mayor announced.",
+    "Heavy snow delayed flights at the regional airport for a second day running.",
+    "A local bakery won the national sourdough prize for the third year in a row.",
+    "The school board voted to hire forty more teaching assistants for the autumn term.",
+]
+
+
+def test_a_footer_many_stories_carry_makes_none_of_them_copies():
+    # each brief is shorter than the outlet's footer, so most of its text is the footer: the
+    # plain scores call every pair a copy; weighed by rarity, the footer proves nothing
+    stories = [RawStory(source_id=f"brief{i}", body=f"{text}\n{FOOTER}") for i, text in enumerate(BRIEFS)]
+    copy = replace(stories[0], source_id="brief0~copy", body=f"{BRIEFS[0]} It opens in May.\n{FOOTER}")
+    articles = normalize(stories + [copy])
+    plain = verify(fingerprint(articles[1]), fingerprint(articles[2]), DuplicateRules())[1]
+    assert plain is not None  # the footer alone passes a rule
+    result = find_duplicates(articles)
+    groups = [result.group_of[a.article_id] for a in articles]
+    assert len(set(groups[:len(BRIEFS)])) == len(BRIEFS)  # no brief folded into another
+    assert groups[-1] == groups[0]  # the real copy still is
