@@ -65,6 +65,8 @@ class Settings(BaseSettings):
                                           "in full (event_distance, plus event_scaled_margin when scaled)")
     event_merge_max_stories: int = Field(1, description="an incremental run folds an older event into another only if "
                                          "it holds at most this many canonical stories (a re-cluster merges any)")
+    event_common_line_share: float = Field(0.05, description="a line that recurs word for word in this share of "
+                                           "a window's stories (and in 5 or more) is not evidence: a footer")
     event_time_scale_days: float = Field(7.0, description="days apart that add the full time penalty")
     event_time_weight: float = Field(0.5, description="most distance a publication gap can add")
     event_window_days: float = Field(30.0, description="an incremental run re-clusters stories this close to new ones")

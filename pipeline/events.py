@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from pipeline import cluster
+from pipeline import cluster, lexical
 from pipeline.config import Settings
 from pipeline.records import Article
 
@@ -40,7 +40,9 @@ def window_distance(stories: list[Article], vectors: np.ndarray, settings: Setti
     with publication times, the time penalty keeps such events apart, and scaling lets an
     event's later, farther-dated stories join its first ones (README, Events).
     """
-    distance = cluster.event_distance(vectors, [cluster.story_document(a) for a in stories],
+    documents = lexical.without_common_lines([cluster.story_document(a) for a in stories],
+                                             settings.event_common_line_share)
+    distance = cluster.event_distance(vectors, documents,
                                       [a.published_at for a in stories], settings.event_embedding_weight,
                                       settings.event_time_scale_days, settings.event_time_weight,
                                       settings.event_word_pairs)

@@ -83,6 +83,24 @@ def _count_rows(documents: list, tokens_of, term_of) -> sparse.csr_matrix:
                               np.asarray(indptr, dtype=np.int64)), shape=(len(documents), len(vocabulary)))
 
 
+def without_common_lines(documents: list[str], max_share: float, min_documents: int = 5) -> list[str]:
+    """The documents without the lines that recur word for word in at least `max_share` of
+    them (and in `min_documents` or more): an outlet's footer, a template's furniture.
+
+    The documents are different stories (copies are folded before clustering), so a line
+    many of them carry is not evidence of one event; its names and numbers would otherwise
+    link every story that carries it. A quote shared by the few stories of one event stays.
+    """
+    keys = [[" ".join(line.split()).casefold() for line in doc.split("\n")] for doc in documents]
+    held = Counter(key for doc_keys in keys for key in set(doc_keys) if key)
+    limit = max(min_documents, max_share * len(documents))
+    common = {key for key, n in held.items() if n >= limit}
+    if not common:
+        return documents
+    return ["\n".join(line for line, key in zip(doc.split("\n"), doc_keys) if key not in common)
+            for doc, doc_keys in zip(documents, keys)]
+
+
 def term_counts(documents: list[str], word_pairs: bool = True) -> tuple[sparse.csr_matrix, ...]:
     """Per-document counts of evidence terms, of content words (English stop words left out) and,
     with `word_pairs`, of neighbouring content-word pairs.

@@ -1,8 +1,13 @@
+from datetime import datetime, timezone
+
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer
 
-from pipeline import cluster, lexical
+from pipeline import cluster, events, lexical
+from pipeline.config import Settings
+from pipeline.normalize import normalize_story
+from pipeline.records import RawStory
 
 DOCS = [
     "A magnitude 6.5 earthquake struck near Ferndale in Humboldt County on Monday, Eureka said.",
@@ -65,3 +70,45 @@ def test_keywords_name_what_sets_a_group_apart_in_words_years_and_decimals():
     # numbers that say nothing on their own are left out, though they still count as evidence
     assert not {"0845", "404", "2222", "125", "51-49", "51", "49"} & set(quake_words + senate_words)
     assert "0845" in lexical.evidence_terms(quake[0])
+
+
+def test_a_line_many_stories_carry_is_not_evidence():
+    footer = "The Lakeside Herald, 12 Harbour Road, Lakeside. Call 555-0100 with news tips."
+    briefs = [f"Story {n}: the {word} opened in Springfield." for n, word in
+              enumerate("library museum bridge school clinic market stadium park theatre zoo".split())]
+    quote = "\"We will rebuild,\" Mayor Ada Quimby said."
+    docs = [f"{b}\n{footer}" for b in briefs[:6]] + [f"{b}\n{quote}" for b in briefs[6:8]] + briefs[8:]
+    kept = lexical.without_common_lines(docs, max_share=0.05)
+    assert kept[:6] == briefs[:6]  # the footer six stories of ten carry is gone
+    assert kept[6:] == docs[6:]  # a line two stories share stays, as does every other line
+    assert lexical.without_common_lines(docs, max_share=0.7) == docs  # rarer than the share: kept
+
+
+def test_a_footer_does_not_link_unrelated_stories_into_one_event():
+    # sixteen unrelated briefs: six of them carry an outlet's footer full of names and numbers
+    footer = ("The Lakeside Herald is published by Harbour Media Group, 12 Harbour Road, Lakeside LK1 4AB. "
+              "Call 555-0100 or email tips@lakesideherald.example with news tips. Founded 1921.")
+    briefs = ["The council approved a new bus route linking the hospital to the northern suburbs.",
+              "A fire destroyed a warehouse on Dock Street overnight; nobody was hurt.",
+              "The Lakers beat the Kings 102-99 after a late three-pointer by their rookie guard.",
+              "Police closed the Elm Avenue bridge after a lorry struck its railings.",
+              "The library will stay open until nine on weekdays from next month.",
+              "Heavy snow delayed flights at the regional airport for a second day.",
+              "A bakery won the national sourdough prize for the third year in a row.",
+              "The school board voted to hire forty more teaching assistants.",
+              "Farmers reported the best apple harvest in a decade across the valley.",
+              "The zoo welcomed twin red panda cubs, its first births in six years.",
+              "A new cycle lane opened along the canal towpath after two years of works.",
+              "The county hospital opened a children's ward named after a retired nurse.",
+              "Storm damage closed the pier to visitors until repairs are finished.",
+              "A chess club for pensioners drew sixty players to its first tournament.",
+              "The ferry company added a late sailing on Fridays through the summer.",
+              "Volunteers planted a thousand oak saplings on the old quarry site."]
+    when = datetime(2024, 3, 1, tzinfo=timezone.utc)
+    stories = [normalize_story(RawStory(source_id=f"b{i}", body=f"{text}\n{footer}" if i < 6 else text), when)
+               for i, text in enumerate(briefs)]
+    vectors = np.eye(len(stories), 16, dtype=np.float32)  # unrelated: orthogonal embeddings
+    labels = events.window_labels(stories, vectors, Settings())
+    assert len(set(labels)) == len(stories)
+    kept_footer = Settings(event_common_line_share=1.0)  # a share no line reaches: the footer counts
+    assert len(set(events.window_labels(stories, vectors, kept_footer))) < len(stories)
