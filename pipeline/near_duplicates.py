@@ -275,7 +275,7 @@ class Rarity:
     a short story's own few words outweigh a long footer. Why: text that many otherwise
     different stories carry (an outlet's footer, furniture no boilerplate pattern knows) made
     a short story look contained in every other story carrying it, and groups chained
-    (README, Near-duplicates). A copy's text is held by its group only, so it still outweighs
+    (README, Duplicate detection). A copy's text is held by its group only, so it still outweighs
     the rest. Char grams are weighed on a fixed sample of them (one in `GRAM_SAMPLE`): counting
     them all cost more than the rest of the stage.
     """
@@ -284,34 +284,54 @@ class Rarity:
 
     def __init__(self, prints: list[Fingerprint]):
         self.n = max(1, len(prints))
-        self.shingles = self._counts([f.shingles for f in prints])
-        self.grams = self._counts([self._sample(f.grams) for f in prints])
-        self._weighed: dict[int, tuple] = {}  # id of a fingerprint -> its weighed arrays
+        self._prints = list(prints)  # kept alive: their arrays are found by the fingerprint's id
+        self._weighed: dict[int, tuple] | None = None  # counted on first use: most pairs fail the plain rules
+
+    def _count_all(self) -> None:
+        prints = self._prints
+        grams = [self._sample(f.grams) for f in prints]
+        paragraph_grams = [self._sample(f.paragraph_grams) for f in prints]
+        shingle_w, self._shingle_df = self._count([f.shingles for f in prints], len(prints))
+        # a paragraph's grams are its text's: weighed in the same count, not counted again
+        gram_w, self._gram_df = self._count(grams + paragraph_grams, len(prints))
+        self._weighed = {id(f): (f.shingles, shingle_w[i], grams[i], gram_w[i], paragraph_grams[i],
+                                 gram_w[len(prints) + i]) for i, f in enumerate(prints)}
 
     @classmethod
     def _sample(cls, grams: np.ndarray) -> np.ndarray:
         return grams[grams % np.uint64(cls.GRAM_SAMPLE) == 0]
 
-    @staticmethod
-    def _counts(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        return np.unique(np.concatenate(arrays or [np.empty(0, np.uint64)]), return_counts=True)
+    def _weight(self, df: np.ndarray) -> np.ndarray:
+        return (np.log1p(self.n / np.maximum(df, 1)) ** 2).astype(np.float32)
 
-    def _weights(self, values: np.ndarray, table: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-        known, counts = table
-        df = np.ones(len(values))  # a value none of the N holds: one story's own
-        if len(known) and len(values):
-            at = np.minimum(np.searchsorted(known, values), len(known) - 1)
-            found = known[at] == values
-            df[found] = counts[at[found]]
-        return (np.log1p(self.n / df) ** 2).astype(np.float32)
+    def _count(self, arrays: list[np.ndarray], counted: int) -> tuple[list[np.ndarray], tuple]:
+        """Each array's weights, df counted over the first `counted` arrays in one pass; and the
+        (values, df) table for stories weighed later."""
+        values = np.concatenate(arrays or [np.empty(0, np.uint64)])
+        unique, inverse = np.unique(values, return_inverse=True)
+        df = np.bincount(inverse[:sum(len(a) for a in arrays[:counted])], minlength=len(unique))
+        weights = self._weight(df[inverse])
+        return np.split(weights, np.cumsum([len(a) for a in arrays])[:-1]), (unique, df)
+
+    def _looked_up(self, values: np.ndarray, table: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        unique, df = table
+        found = np.zeros(len(values), dtype=np.int64)  # a value none of the N holds: one story's own
+        if len(unique) and len(values):
+            at = np.minimum(np.searchsorted(unique, values), len(unique) - 1)
+            hit = unique[at] == values
+            found[hit] = df[at[hit]]
+        return self._weight(found)
 
     def _weighed_arrays(self, fp: Fingerprint) -> tuple:
-        key = id(fp)  # fingerprints live for the whole run, in its `prints`
-        if key not in self._weighed:
+        if self._weighed is None:
+            self._count_all()
+        key = id(fp)
+        if key not in self._weighed:  # fingerprinted after the count (a group member met on the way)
             grams, paragraph_grams = self._sample(fp.grams), self._sample(fp.paragraph_grams)
-            self._weighed[key] = (fp.shingles, self._weights(fp.shingles, self.shingles), grams,
-                                  self._weights(grams, self.grams), paragraph_grams,
-                                  self._weights(paragraph_grams, self.grams))
+            self._prints.append(fp)
+            self._weighed[key] = (fp.shingles, self._looked_up(fp.shingles, self._shingle_df), grams,
+                                  self._looked_up(grams, self._gram_df), paragraph_grams,
+                                  self._looked_up(paragraph_grams, self._gram_df))
         return self._weighed[key]
 
     def scores(self, a: Fingerprint, b: Fingerprint) -> Scores:
@@ -418,9 +438,9 @@ def share_found(a: np.ndarray, b: np.ndarray, weights_a: np.ndarray | None = Non
     """Share of the sorted unique values `a` (by weight, where given) also in `b`."""
     if not len(a):
         return 0.0
-    _, in_a, _ = np.intersect1d(a, b, assume_unique=True, return_indices=True)
     if weights_a is None:
-        return len(in_a) / len(a)
+        return len(np.intersect1d(a, b, assume_unique=True)) / len(a)
+    _, in_a, _ = np.intersect1d(a, b, assume_unique=True, return_indices=True)
     total = float(weights_a.sum())
     return float(weights_a[in_a].sum()) / total if total > 0 else 0.0
 
