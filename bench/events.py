@@ -71,31 +71,36 @@ def cluster_dev(rows: list[dict], articles, vectors: np.ndarray, settings: Setti
 THRESHOLDS = np.round(np.arange(0.6, 0.801, 0.025), 3)
 
 
-def as_a_run_stores_them(rows: list[dict], articles, vectors: np.ndarray, settings: Settings) -> tuple[dict, int, int]:
+def as_a_run_stores_them(rows: list[dict], articles, vectors: np.ndarray, settings: Settings,
+                         extra: list = ()) -> tuple[dict, int, int]:
     """Scores of the events a first run would store: stories with no text rejected (the corpus
     has one), near-duplicates folded by the real stage, canonical stories clustered and each
-    copy given its canonical's event (`job.assign_events`); every stored story is scored.
-    Returns the scores, the number rejected and the number of copies."""
+    copy given its canonical's event (`job.assign_events`); every stored dev story is scored.
+    `extra` stories (not scored) arrive in the same run; those the run does not fold are
+    embedded as stories of their own. Returns the scores, the number rejected and the number
+    of copies."""
     kept = [i for i, a in enumerate(articles) if a.text.strip()]
-    stored = [articles[i] for i in kept]
+    stored = [articles[i] for i in kept] + list(extra)
     dups = near_duplicates.find_duplicates(stored, near_duplicates.DuplicateParams.from_settings(settings))
-    result = job.assign_events(stored, dups, {a.article_id: vectors[i] for a, i in zip(stored, kept)},
-                               job.StoredState.empty(), settings)
+    by_id = {articles[i].article_id: vectors[i] for i in kept}
+    unfolded = [a for a in extra if dups.group_of[a.article_id] == a.article_id]
+    if unfolded:
+        by_id |= dict(zip((a.article_id for a in unfolded), embed_dev(unfolded, settings)[0]))
+    result = job.assign_events(stored, dups, by_id, job.StoredState.empty(), settings)
     copies = sum(dups.group_of[a.article_id] != a.article_id for a in stored)
-    return (scores([rows[i]["event"] for i in kept], [result.event_of[a.article_id] for a in stored]),
+    return (scores([rows[i]["event"] for i in kept], [result.event_of[articles[i].article_id] for i in kept]),
             len(articles) - len(kept), copies)
 
 
 def republished(rows: list[dict], articles, vectors: np.ndarray, settings: Settings, n_stories: int = 20,
                 n_copies: int = 30, seed: int = 0) -> tuple[dict, float]:
     """Scores of the dev stories as a first run stores them when `n_stories` of them arrive
-    republished `n_copies` times each (lightly trimmed or re-wrapped, as syndication does);
-    copies the run does not fold are embedded as stories of their own. Only the dev stories
-    are scored, so the figure compares with `as_a_run_stores_them`. Returns the scores and
-    the share of copies folded."""
+    republished `n_copies` times each (lightly trimmed or re-wrapped, as syndication does).
+    Only the dev stories are scored, so the figure compares with `as_a_run_stores_them`.
+    Returns the scores and the share of the copies folded with their original (a copy chosen
+    as its group's canonical counts, its original folded under it)."""
     rng = random.Random(seed)
     kept = [i for i, a in enumerate(articles) if a.text.strip()]
-    stored = [articles[i] for i in kept]
     copies = []
     for i in rng.sample(kept, n_stories):
         for n in range(n_copies):
@@ -103,14 +108,9 @@ def republished(rows: list[dict], articles, vectors: np.ndarray, settings: Setti
                                 articles[rng.choice(kept)].text)
             copies.append(replace(articles[i], article_id=f"{articles[i].article_id}-copy{n}", text=text,
                                   original_text=text))
-    dups = near_duplicates.find_duplicates(stored + copies, near_duplicates.DuplicateParams.from_settings(settings))
-    unfolded = [c for c in copies if dups.group_of[c.article_id] == c.article_id]
-    by_id = {a.article_id: vectors[i] for a, i in zip(stored, kept)}
-    if unfolded:
-        by_id |= dict(zip((c.article_id for c in unfolded), embed_dev(unfolded, settings)[0]))
-    result = job.assign_events(stored + copies, dups, by_id, job.StoredState.empty(), settings)
-    return (scores([rows[i]["event"] for i in kept], [result.event_of[a.article_id] for a in stored]),
-            1 - len(unfolded) / len(copies))
+    result, _, n_folded = as_a_run_stores_them(rows, articles, vectors, settings, copies)
+    dev_copies = as_a_run_stores_them(rows, articles, vectors, settings)[2]
+    return result, (n_folded - dev_copies) / len(copies)
 
 
 def with_footer(rows: list[dict], articles, vectors: np.ndarray, settings: Settings, share: float = 0.3,

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from pipeline import cluster, embed, events, job, near_duplicates, synth
+from pipeline import cluster, embed, events, job, near_duplicates
 from pipeline.config import Settings
 from pipeline.normalize import normalize, normalize_story
 from pipeline.records import RawStory
