@@ -92,7 +92,7 @@ def main() -> None:
     arts, vecs = synthetic_window(rows, dev_vectors, args.window, random.Random(1))
     # the previous defaults (no local scaling) as a same-run baseline, run first so that the
     # peak memory printed after it is the baseline's own; then an incremental run of undated
-    # stories with half the window new, unscaled and with the new half scaled among itself
+    # stories with half the window new, unscaled and as configured (`events.new_among_older`)
     undated = [replace(a, published_at=None) for a in arts]
     half_placed = np.arange(len(arts)) < len(arts) // 2
     cases = {"previous defaults": (settings.model_copy(update=dev_set.PREVIOUS_EVENT_DEFAULTS), arts, None),

@@ -113,25 +113,44 @@ def local_scaling(distance: np.ndarray, neighbours: int, weight: float) -> np.nd
     self-tuning spectral clustering, Zelnik-Manor and Perona 2004) evens that out; half of it,
     blended with the plain distance, is what the dev set favoured (README, Events).
     """
-    n = len(distance)
-    if weight <= 0 or n < 3:
+    if weight <= 0 or len(distance) < 3:
         return distance
+    inverse_root = inverse_root_reach(distance, neighbours)
+    for start in range(0, len(distance), 1024):
+        rows = slice(start, start + 1024)
+        distance[rows] *= scale_factors(inverse_root, rows, weight)
+    return distance
+
+
+def inverse_root_reach(distance: np.ndarray, neighbours: int) -> np.ndarray:
+    """1 / sqrt of each story's reach (distance to its `neighbours`-th nearest other) against
+    the window's median reach, the reach bounded to a quarter and four times the median."""
+    n = len(distance)
     k = min(neighbours, n - 1)
     reach = np.empty(n, dtype=np.float64)
     for start in range(0, n, 1024):  # row blocks: no second n x n matrix
         reach[start:start + 1024] = np.partition(distance[start:start + 1024], k, axis=1)[:, k]
-    # Bounded to a quarter and four times the median: a story whose 5th-nearest is an exact
-    # copy (duplicate folding turned off) would otherwise be pushed away from its whole event.
+    # Bounded: a story whose 5th-nearest is an exact copy (duplicate folding turned off) would
+    # otherwise be pushed away from its whole event.
     median = max(float(np.median(reach)), 1e-6)
     relative = np.clip(reach / median, 0.25, 4.0)
-    inverse_root = (1.0 / np.sqrt(relative)).astype(distance.dtype)
-    for start in range(0, n, 1024):
-        rows = slice(start, start + 1024)
-        factor = np.multiply(inverse_root[rows, None], inverse_root[None, :])
-        factor *= weight
-        factor += 1.0 - weight
-        distance[rows] *= factor
-    return distance
+    return (1.0 / np.sqrt(relative)).astype(distance.dtype)
+
+
+def scale_factors(inverse_root: np.ndarray, rows, weight: float) -> np.ndarray:
+    """The factors `local_scaling` multiplies rows `rows` of a window's distances by."""
+    factor = np.multiply(inverse_root[rows, None], inverse_root[None, :])
+    factor *= weight
+    factor += 1.0 - weight
+    return factor
+
+
+def locally_scaled_rows(distance: np.ndarray, rows: np.ndarray, neighbours: int, weight: float) -> np.ndarray:
+    """Rows `rows` of what `local_scaling` would make of the whole window, leaving it as it is."""
+    scaled = distance[rows]
+    if weight > 0 and len(distance) >= 3:
+        scaled *= scale_factors(inverse_root_reach(distance, neighbours), rows, weight)
+    return scaled
 
 
 def event_distance(

@@ -247,8 +247,11 @@ def test_window_cut_follows_sparseness_and_never_loosens_a_stricter_cut():
         _, cut = events.window_distance(articles, vectors, s, window_placed)
         assert cut == pytest.approx(s.event_sparse_distance)  # five stories, no two within the cut: sparse
     strict = s.model_copy(update={"event_distance": 0.05})
-    assert events.window_distance(articles, vectors, strict, placed)[1] == 0.05
-    assert events.window_distance(articles, vectors, strict)[1] == pytest.approx(0.05 + s.event_scaled_margin)
+    for window_placed in (None, placed):
+        assert events.window_distance(articles, vectors, strict, window_placed)[1] == pytest.approx(
+            0.05 + s.event_scaled_margin)
+    unscaled = strict.model_copy(update={"event_scaling_weight": 0.0})
+    assert events.window_distance(articles, vectors, unscaled, placed)[1] == 0.05
 
 
 def test_windows_are_scaled_when_clustered_from_scratch_or_dated():
@@ -265,42 +268,64 @@ def test_windows_are_scaled_when_clustered_from_scratch_or_dated():
     vectors = np.ones((len(articles), 4), dtype=np.float32) / 2.0
     undated = [replace(a, published_at=None) for a in articles]
     s = Settings()
-    # a run placing a new story among older ones, one story without a publication time: plain
-    one_new = np.arange(len(articles)) == len(articles) - 1
-    plain, plain_cut = events.window_distance(undated[:-1] + articles[-1:], vectors, s, ~one_new)
+    off = s.model_copy(update={"event_scaling_weight": 0.0})
+    plain, plain_cut = events.window_distance(articles, vectors, off)
     assert plain_cut == s.event_distance  # dense: full cuts
+    # a run placing a new story among older ones, one story without a publication time:
+    # plain, measured against the scaled cut
+    one_new = np.arange(len(articles)) == len(articles) - 1
+    unscaled, cut = events.window_distance(undated[:-1] + articles[-1:], vectors, s, ~one_new)
+    assert cut == pytest.approx(s.event_distance + s.event_scaled_margin)
+    assert np.allclose(unscaled - cut, np.where(np.eye(len(articles)), -cut, plain - plain_cut), atol=1e-6)
     for window, placed in ((undated, None), (articles, None), (articles, ~one_new)):
         scaled, scaled_cut = events.window_distance(window, vectors, s, placed)
         assert scaled_cut == pytest.approx(s.event_distance + s.event_scaled_margin)
-        assert not np.allclose(plain, scaled)
-    off = s.model_copy(update={"event_scaling_weight": 0.0})
-    assert np.allclose(events.window_distance(articles, vectors, off)[0], plain)
+        assert not np.allclose(unscaled, scaled)
 
 
-def test_undated_runs_among_older_events_scale_only_the_new_stories_among_themselves():
-    # older stories of two events, then a run bringing a whole event of one-line reports at once
+def undated_burst_among_older(n_new: int):
+    """Older stories of one event, then a run bringing a whole event of one-line reports at once."""
     from pipeline.records import RawStory
     older = [RawStory(source_id=f"old{i}", title=f"Marne floods {i}",
                       body=f"Flood waters rose along the Marne river at Chalons; the mayor opened shelter {i}.")
-             for i in range(8)]
+             for i in range(16)]
     details = ["evacuation", "firefighters", "acres", "winds", "highway", "containment", "residents", "smoke"]
-    new = [RawStory(source_id=f"new{i}", body="Wildfire near Paso Robles: " + " ".join(details[i:i + 1 + i % 4]) + ".")
-           for i in range(8)]
+    new = [RawStory(source_id=f"new{i}", body="Wildfire near Paso Robles burns homes, Cal Fire says: "
+                    + " ".join(details[i % 8:i % 8 + 1 + i % 4]) + f" ({i}).") for i in range(n_new)]
     articles = normalize(older + new)
-    vectors = np.ones((len(articles), 4), dtype=np.float32) / 2.0
-    is_new = np.arange(len(articles)) >= len(older)
+    return articles, np.ones((len(articles), 4), dtype=np.float32) / 2.0, np.arange(len(articles)) >= len(older)
+
+
+def test_undated_runs_among_older_events_keep_older_stories_plain_and_new_ones_no_closer_to_them():
+    articles, vectors, is_new = undated_burst_among_older(8)
     s = Settings()
     off = s.model_copy(update={"event_scaling_weight": 0.0})
     plain, plain_cut = events.window_distance(articles, vectors, off, ~is_new)
     mixed, cut = events.window_distance(articles, vectors, s, ~is_new)
-    assert cut == plain_cut  # the plain cut: the margin is taken off the new stories' distances instead
-    assert np.array_equal(mixed[~is_new], plain[~is_new])  # older to anything: plain
+    assert cut == events.window_distance(articles, vectors, s)[1]  # the cut of the window run from scratch
+    older, across = np.ix_(~is_new, ~is_new), np.ix_(is_new, ~is_new)
+    assert np.allclose(mixed[older] - cut, np.where(np.eye(16), -cut, plain[older] - plain_cut), atol=1e-6)
+    assert np.all(mixed[across] - cut >= plain[across] - plain_cut - 1e-6)  # scaling never pulls towards older
     among_new = np.ix_(is_new, is_new)
-    assert not np.allclose(mixed[among_new], plain[among_new])
-    # a run bringing too few new stories to measure them by: nothing changes
+    assert not np.allclose(mixed[among_new] - cut, plain[among_new] - plain_cut)
+    # a run bringing too few new stories to measure them by: plain throughout
     one_new = np.arange(len(articles)) == len(articles) - 1
-    assert np.array_equal(events.window_distance(articles, vectors, s, ~one_new)[0],
-                          events.window_distance(articles, vectors, off, ~one_new)[0])
+    few, few_cut = events.window_distance(articles, vectors, s, ~one_new)
+    unscaled, unscaled_cut = events.window_distance(articles, vectors, off, ~one_new)
+    off_diagonal = ~np.eye(len(articles), dtype=bool)
+    assert np.allclose((few - few_cut)[off_diagonal], (unscaled - unscaled_cut)[off_diagonal], atol=1e-6)
+
+
+def test_a_burst_of_new_undated_stories_is_scaled_among_itself_as_one_run_over_the_window_would():
+    articles, vectors, is_new = undated_burst_among_older(12)
+    s = Settings()
+    off = s.model_copy(update={"event_scaling_weight": 0.0})
+    plain, _ = events.window_distance(articles, vectors, off)
+    assert events.density_among(plain[np.ix_(is_new, is_new)], s) == 1.0  # the premise: a dense burst
+    as_one_run, one_run_cut = events.window_distance(articles, vectors, s)
+    mixed, cut = events.window_distance(articles, vectors, s, ~is_new)
+    among_new = np.ix_(is_new, is_new)
+    assert np.allclose(mixed[among_new] - cut, as_one_run[among_new] - one_run_cut, atol=1e-6)
 
 
 def test_local_scaling_evens_out_tight_and_loose_groups():
