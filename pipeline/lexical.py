@@ -114,15 +114,22 @@ def term_counts(documents: list[str], word_pairs: bool = True) -> tuple[sparse.c
     return counts + (_count_rows(words, _pairs, _same),) if word_pairs else counts
 
 
+# Background terms are counted as if the window held at least this many stories.
+BACKGROUND_MIN_ROWS = 100
+
+
 def tfidf_rows(counts: sparse.csr_matrix, max_df: float = 0.5) -> sparse.csr_matrix:
     """Unit-length sublinear TF-IDF rows, idf taken over these rows alone.
 
     Terms in a single document cannot link two stories and terms in more than `max_df` of
-    the rows are background; both weigh nothing. A row with no usable term is zero.
+    the rows are background; both weigh nothing. A row with no usable term is zero. Rows are
+    counted as at least `BACKGROUND_MIN_ROWS`: in a small window (a stream's first run) one
+    event can fill half of it, and its own names were read as background, so its stories
+    fell apart (README, Events).
     """
     n = counts.shape[0]
     df = np.bincount(counts.indices, minlength=counts.shape[1])
-    usable = (df >= (2 if n > 2 else 1)) & (df <= (max_df * n if n >= 10 else n))
+    usable = (df >= (2 if n > 2 else 1)) & (df <= max_df * max(n, BACKGROUND_MIN_ROWS))
     idf = np.where(usable, np.log((1.0 + n) / (1.0 + df)) + 1.0, 0.0).astype(np.float32)
     rows = counts.copy()
     np.log(rows.data, out=rows.data)

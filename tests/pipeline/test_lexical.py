@@ -112,3 +112,20 @@ def test_a_footer_does_not_link_unrelated_stories_into_one_event():
     assert len(set(labels)) == len(stories)
     kept_footer = Settings(event_common_line_share=1.0)  # a share no line reaches: the footer counts
     assert len(set(events.window_labels(stories, vectors, kept_footer))) < len(stories)
+
+
+def test_an_event_filling_most_of_a_small_window_keeps_its_names_as_evidence():
+    # a stream's first run: seven short reports of one event and four unrelated briefs; the
+    # event's names are in most of the window's stories, yet they are what links its reports
+    verbs = ["was admitted to", "checked into", "entered", "arrived at", "is staying at", "went to", "was taken to"]
+    endings = ["on Tuesday.", "her publicist said.", "according to a spokesman.", "for treatment.", "last night.",
+               "after a party.", "her agent confirmed."]
+    event = [f"Actress Tara Reid {verb} the Promises clinic in Malibu {end}" for verb, end in zip(verbs, endings)]
+    briefs = ["An earthquake of magnitude 6.1 struck northern Chile near Arica.",
+              "Dutch voters elected a new parliament; turnout was 78 percent.",
+              "The Bank of Japan held its key rate steady in Tokyo.",
+              "Storm Ciaran cut power to 1.2 million homes in Brittany."]
+    articles = [normalize_story(RawStory(source_id=f"s{i}", body=body)) for i, body in enumerate(event + briefs)]
+    labels = events.window_labels(articles, np.eye(len(articles), dtype=np.float32), Settings())
+    assert len(set(labels[:7])) == 1
+    assert len(set(labels)) == 5
