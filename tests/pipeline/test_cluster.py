@@ -328,6 +328,16 @@ def test_a_burst_of_new_undated_stories_is_scaled_among_itself_as_one_run_over_t
     assert np.allclose(mixed[among_new] - cut, as_one_run[among_new] - one_run_cut, atol=1e-6)
 
 
+def test_locally_scaled_rows_are_those_rows_of_the_scaled_window():
+    rng = np.random.default_rng(3)
+    points = rng.random((40, 5))
+    distance = np.linalg.norm(points[:, None] - points[None, :], axis=2).astype(np.float32)
+    rows = np.array([3, 17, 39])
+    scaled = cluster.locally_scaled_rows(distance, rows, 5, 0.5)
+    assert np.allclose(scaled, cluster.local_scaling(distance.copy(), 5, 0.5)[rows])
+    assert not np.allclose(scaled, distance[rows])
+
+
 def test_local_scaling_evens_out_tight_and_loose_groups():
     # a tight group (0.2 apart) and a loose one (0.6 apart), 1.0 across: one cut cannot keep
     # both groups whole without joining them, unless each story is measured by its own reach
