@@ -46,34 +46,40 @@ def window_distance(stories: list[Article], vectors: np.ndarray, settings: Setti
                                       settings.event_time_scale_days, settings.event_time_weight,
                                       settings.event_word_pairs)
     if settings.event_scaling_weight <= 0:
-        return distance, window_cut(distance, settings, scaled=False)
+        return distance, cut_at(settings.event_distance, distance, settings)
     if placed is None or not placed.any() or all(a.published_at is not None for a in stories):
         return distance, scale_as_from_scratch(distance, settings)
     return new_among_older(distance, ~placed, settings)
 
 
-def window_cut(distance: np.ndarray, settings: Settings, scaled: bool) -> float:
-    """The cut for a window: the full one (`event_distance`, plus `event_scaled_margin` when
-    scaled) where it is dense, tightening towards `event_sparse_distance` as it gets sparse."""
-    full = settings.event_distance + (settings.event_scaled_margin if scaled else 0.0)
-    sparseness = cluster.window_sparseness(distance, full, settings.event_sparse_neighbours,
-                                           settings.event_dense_neighbours)
+def scaled_full_cut(settings: Settings) -> float:
+    return settings.event_distance + settings.event_scaled_margin
+
+
+def sparseness_at(full: float, distance: np.ndarray, settings: Settings) -> float:
+    """How sparse stories are at cut `full` (`cluster.window_sparseness`): 0 dense, 1 sparse."""
+    return cluster.window_sparseness(distance, full, settings.event_sparse_neighbours, settings.event_dense_neighbours)
+
+
+def cut_at(full: float, distance: np.ndarray, settings: Settings, sparseness: float | None = None) -> float:
+    """The cut for a window whose full cut is `full`: that where it is dense, tightening towards
+    `event_sparse_distance` as it gets sparse (`sparseness`, measured when not given)."""
+    if sparseness is None:
+        sparseness = sparseness_at(full, distance, settings)
     # a stricter cut (a per-run override) is never loosened by the sparse cut
     return full - (full - min(settings.event_sparse_distance, full)) * sparseness
 
 
 def density_among(distance: np.ndarray, settings: Settings) -> float:
     """1 where stories have `event_dense_neighbours` others within the scaled full cut, 0 where sparse."""
-    return 1 - cluster.window_sparseness(distance, settings.event_distance + settings.event_scaled_margin,
-                                         settings.event_sparse_neighbours, settings.event_dense_neighbours)
+    return 1 - sparseness_at(scaled_full_cut(settings), distance, settings)
 
 
 def scale_as_from_scratch(distance: np.ndarray, settings: Settings) -> float:
     """Locally scale a window as a run clustering it from scratch does (in place); return its cut."""
-    cut = window_cut(distance, settings, scaled=True)
-    cluster.local_scaling(distance, settings.event_scaling_neighbours,
-                          settings.event_scaling_weight * density_among(distance, settings))
-    return cut
+    sparseness = sparseness_at(scaled_full_cut(settings), distance, settings)
+    cluster.local_scaling(distance, settings.event_scaling_neighbours, settings.event_scaling_weight * (1 - sparseness))
+    return cut_at(scaled_full_cut(settings), distance, settings, sparseness)
 
 
 def new_among_older(distance: np.ndarray, new: np.ndarray, settings: Settings) -> tuple[np.ndarray, float]:
@@ -91,15 +97,16 @@ def new_among_older(distance: np.ndarray, new: np.ndarray, settings: Settings) -
     store them: 0.941 against 0.950 in one batch, where the first reading alone gave 0.934
     (README, Events).
     """
-    plain_cut = window_cut(distance, settings, scaled=False)
-    cut = window_cut(distance, settings, scaled=True)
+    plain_cut = cut_at(settings.event_distance, distance, settings)
+    window_sparseness = sparseness_at(scaled_full_cut(settings), distance, settings)
+    cut = cut_at(scaled_full_cut(settings), distance, settings, window_sparseness)
     shift = np.float32(cut - plain_cut)
     rows = np.flatnonzero(new)
     among_new = np.ix_(rows, rows)
     strength = density_among(distance[among_new], settings) if len(rows) >= 3 else 0.0
     if strength > 0:
         burst = cluster.locally_scaled_rows(distance, rows, settings.event_scaling_neighbours,
-                                            settings.event_scaling_weight * density_among(distance, settings))
+                                            settings.event_scaling_weight * (1 - window_sparseness))
         floor = distance[rows]
         floor += shift
         floor[:, rows] = 0.0  # among the new stories the scaled distances stand as they are
