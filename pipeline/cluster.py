@@ -11,6 +11,7 @@ events. Every story ends in a cluster; a story close to nothing is an event of o
 from __future__ import annotations
 
 import hashlib
+import os
 from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
 from dataclasses import dataclass, field
@@ -31,20 +32,30 @@ def story_document(article: Article) -> str:
     return f"{article.title}\n{article.text}" if article.title else article.text
 
 
+# Row blocks of the n x n steps run on this many threads: numpy and scipy's sparse products
+# release the GIL, and each block writes its own part of the matrix.
+THREADS = min(4, os.cpu_count() or 1)
+
+
 def _add_cosines(out: np.ndarray, rows: sparse.csr_matrix, block_size: int = 1024) -> None:
     """out += rows @ rows.T for sparse rows, computing only the upper triangle.
 
     The product is symmetric, so each block of rows is multiplied only by itself and the rows
     after it, and the part below the diagonal is mirrored in: half the sparse work, with
-    temporary memory bounded by one block.
+    temporary memory bounded by one block per thread. Block i writes rows i, columns from i
+    on, and columns i below it: no two blocks write the same cells.
     """
     n = rows.shape[0]
     transposed = rows.T.tocsc()
-    for start in range(0, n, block_size):
+
+    def add_block(start: int) -> None:
         stop = min(start + block_size, n)
         block = (rows[start:stop] @ transposed[:, start:]).toarray()
         out[start:stop, start:] += block
         out[stop:, start:stop] += block[:, stop - start:].T
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        list(pool.map(add_block, range(0, n, block_size)))
 
 
 def story_similarity(vectors: np.ndarray, counts: tuple[sparse.csr_matrix, ...],
@@ -94,8 +105,7 @@ def blended_distance(
                 penalty *= known[rows, None] & known[None, :]
             dist[rows] += penalty
 
-        # numpy releases the GIL on these array operations: blocks run on two cores at once
-        with ThreadPoolExecutor(2) as pool:
+        with ThreadPoolExecutor(THREADS) as pool:
             list(pool.map(add_penalty, range(0, len(dist), 1024)))
     np.fill_diagonal(dist, 0.0)
     return dist

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from itertools import chain
 
 import numpy as np
 from scipy import sparse
@@ -25,8 +26,10 @@ COMMON_CAPITALIZED = frozenset(ENGLISH_STOP_WORDS) | frozenset(
 )
 
 
-# scikit-learn's default token pattern: content words are what its CountVectorizer would count.
-CONTENT_WORD = re.compile(r"(?u)\b\w\w+\b")
+# scikit-learn's default token pattern, r"(?u)\b\w\w+\b": content words are what its CountVectorizer
+# would count. The boundaries are dropped: a greedy run of word characters starts and ends at
+# one anyway, and findall is a third faster without them.
+CONTENT_WORD = re.compile(r"(?u)\w\w+")
 
 
 def _evidence_term(token: str) -> str | None:
@@ -42,17 +45,10 @@ def content_words(text: str) -> list[str]:
     return [w for w in CONTENT_WORD.findall(text.lower()) if w not in ENGLISH_STOP_WORDS]
 
 
-def _pairs(words: list[str]) -> list[str]:
-    return [f"{first} {second}" for first, second in zip(words, words[1:])]
-
-
 def content_word_pairs(text: str) -> list[str]:
     """Neighbouring content words of `text` as "first second" terms, stop words skipped over."""
-    return _pairs(content_words(text))
-
-
-def _same(item):
-    return item
+    words = content_words(text)
+    return [f"{first} {second}" for first, second in zip(words, words[1:])]
 
 
 def evidence_terms(text: str) -> list[str]:
@@ -60,27 +56,25 @@ def evidence_terms(text: str) -> list[str]:
     return [t for t in map(_evidence_term, CAPITALIZED_OR_NUMBER.findall(text)) if t is not None]
 
 
-def _count_rows(documents: list, tokens_of, term_of) -> sparse.csr_matrix:
-    """Documents x terms counts. Tokens are counted per document first and each distinct token
-    is turned into its term once per window (memoized): a window repeats the same names and
-    words thousands of times, and per-token Python work was most of the cost of counting."""
-    term_memo: dict[str, str | None] = {}
-    vocabulary: dict[str, int] = {}
-    indptr, indices, data = [0], [], []
-    for doc in documents:
-        row: dict[int, int] = {}
-        for token, count in Counter(tokens_of(doc)).items():
-            term = term_memo.get(token, term_memo)
-            if term is term_memo:
-                term = term_memo[token] = term_of(token)
-            if term is not None:
-                column = vocabulary.setdefault(term, len(vocabulary))
-                row[column] = row.get(column, 0) + count
-        indices.extend(row)
-        data.extend(row.values())
-        indptr.append(len(indices))
-    return sparse.csr_matrix((np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32),
-                              np.asarray(indptr, dtype=np.int64)), shape=(len(documents), len(vocabulary)))
+def _token_ids(tokenized: list[list[str]]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Every token of every document as an id into the window's distinct tokens (returned
+    third), with the document each token is in. Only the distinct tokens see Python code."""
+    distinct = list(set().union(*tokenized))
+    index = dict(zip(distinct, range(len(distinct))))
+    lengths = np.fromiter(map(len, tokenized), dtype=np.int64, count=len(tokenized))
+    ids = np.fromiter(map(index.__getitem__, chain.from_iterable(tokenized)), dtype=np.int64, count=int(lengths.sum()))
+    return ids, np.repeat(np.arange(len(tokenized)), lengths), distinct
+
+
+def _count_matrix(documents: np.ndarray, keys: np.ndarray, n_documents: int) -> sparse.csr_matrix:
+    """Documents x terms counts of (document, term key) occurrences; keys below 0 are not terms.
+    Columns are numbered by the terms' first appearance in the window."""
+    keep = keys >= 0
+    unique, first, columns = np.unique(keys[keep], return_index=True, return_inverse=True)
+    rank = np.empty(len(unique), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(unique))
+    return sparse.csr_matrix((np.ones(len(columns), dtype=np.float32), (documents[keep], rank[columns.ravel()])),
+                             shape=(n_documents, len(unique)))
 
 
 def without_common_lines(documents: list[str], max_share: float, min_documents: int = 5) -> list[str]:
@@ -109,9 +103,25 @@ def term_counts(documents: list[str], word_pairs: bool = True) -> tuple[sparse.c
     these counts (`tfidf_rows`), so a window is read once however many ways it is weighed.
     Column order is first appearance: nothing downstream depends on it.
     """
-    words = [content_words(doc) for doc in documents]  # read once for single words and pairs
-    counts = (_count_rows(documents, CAPITALIZED_OR_NUMBER.findall, _evidence_term), _count_rows(words, _same, _same))
-    return counts + (_count_rows(words, _pairs, _same),) if word_pairs else counts
+    n = len(documents)
+    # Per-token Python work was most of the cost of a 10,000-story window: tokens become ids
+    # (`_token_ids`) and everything after that is array work.
+    tokens, token_documents, distinct = _token_ids([CAPITALIZED_OR_NUMBER.findall(doc) for doc in documents])
+    term_ids: dict[str, int] = {}
+    term_of_token = np.array([-1 if term is None else term_ids.setdefault(term, len(term_ids))
+                              for term in map(_evidence_term, distinct)], dtype=np.int64)
+    counts = (_count_matrix(token_documents, term_of_token[tokens], n),)
+
+    words, word_documents, distinct = _token_ids([CONTENT_WORD.findall(doc.lower()) for doc in documents])
+    content = np.fromiter((w not in ENGLISH_STOP_WORDS for w in distinct), dtype=bool, count=len(distinct))
+    keep = content[words]
+    words, word_documents = words[keep], word_documents[keep]
+    counts += (_count_matrix(word_documents, words, n),)
+    if not word_pairs:
+        return counts
+    same_document = word_documents[1:] == word_documents[:-1]
+    pairs = words[:-1][same_document] * len(distinct) + words[1:][same_document]
+    return counts + (_count_matrix(word_documents[:-1][same_document], pairs, n),)
 
 
 # Background terms are counted as if the window held at least this many stories.

@@ -16,6 +16,7 @@ DOCS = [
     "",
     "the and of",  # stop words only
     "Pro-Russian rebels shelled Donetsk's airport; the U.N. counted 3,000 dead, 1.5 million displaced.",
+    "Zürich's café_au_lait: naïve x y2 a_b — «Ça» 3rd 7-Eleven 4x4",  # word characters beyond ASCII
 ]
 
 
