@@ -82,9 +82,19 @@ class Stack:
     def request(self, method: str, path: str, body: dict | None = None) -> httpx.Response:
         """One API call, retried while the server answers 503. The SQLite-backed server answers
         503 when its database is busy (a write transaction it could not get in time) and means
-        "try again"; Prefect's own client retries these, with backoff, and so do we."""
+        "try again"; Prefect's own client retries these, with backoff, and so do we. A read
+        that times out is retried too, as Prefect's client does: with two flow runs, a worker
+        and a slot holder writing at once, the server once left a read unanswered for 60 s
+        while its database was locked. Writes are not retried on a timeout (one may have landed)."""
+        reading = method == "GET" or path.endswith("/filter")
         for attempt in range(6):
-            response = self.api.request(method, path, json=body)
+            try:
+                response = self.api.request(method, path, json=body)
+            except httpx.TransportError:
+                if not reading or attempt == 5:
+                    raise
+                time.sleep(0.5 * 2 ** attempt)
+                continue
             if response.status_code != 503:
                 break
             time.sleep(0.5 * 2 ** attempt)
