@@ -237,7 +237,7 @@ def main() -> None:
         print("  events B3 F1 by cut (event_distance, plus event_scaled_margin when scaled): " + "  ".join(f"{t:.3f}:{f:.3f}" for t, f in curve.items()))
         for line in held_out(rows, articles, vectors, settings):
             print(f"  held-out topics: {line}")
-        for share in (0.5, 0.85):
+        for share in (0.1, 0.5, 0.85):
             print(f"  random subsets, {topic_subsets(rows, articles, vectors, settings, share)}")
         print(f"  stage times (s): normalize {normalize_s:.3f}  embed {embed_s:.2f} "
               f"({len(articles) / embed_s:.1f} stories/s)  " + "  ".join(

@@ -130,3 +130,18 @@ def test_an_event_filling_most_of_a_small_window_keeps_its_names_as_evidence():
     labels = events.window_labels(articles, np.eye(len(articles), dtype=np.float32), Settings())
     assert len(set(labels[:7])) == 1
     assert len(set(labels)) == 5
+
+
+def test_a_small_window_is_weighed_as_if_it_held_min_window_rows_stories():
+    # a first run's few stories are weighed as a larger window whose other stories share none
+    # of their terms would weigh them: idf over a few dozen stories understates every term's rarity
+    docs = [f"{d} {DOCS[(i + 1) % len(DOCS)]}" for i, d in enumerate(DOCS)] * 3
+    for counts in lexical.term_counts(docs):
+        padded = sparse.vstack([counts, sparse.csr_matrix((lexical.MIN_WINDOW_ROWS - counts.shape[0], counts.shape[1]),
+                                                          dtype=counts.dtype)]).tocsr()
+        small = lexical.tfidf_rows(counts)
+        assert small.nnz and np.allclose(small.toarray(), lexical.tfidf_rows(padded)[:counts.shape[0]].toarray())
+    # from that size on a window is weighed on its own stories
+    large = lexical.term_counts(docs * 12)[1]
+    padded = sparse.vstack([large, sparse.csr_matrix((100, large.shape[1]), dtype=large.dtype)]).tocsr()
+    assert not np.allclose(lexical.tfidf_rows(large).toarray(), lexical.tfidf_rows(padded)[:large.shape[0]].toarray())
