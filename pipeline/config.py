@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     event_time_scale_days: float = Field(7.0, description="days apart that add the full time penalty")
     event_time_weight: float = Field(0.5, description="most distance a publication gap can add")
     event_window_days: float = Field(30.0, description="an incremental run re-clusters stories this close to new ones")
+    event_window_max_stories: int = Field(20_000, ge=1, description="and at most this many canonical stories: every "
+                                          "new one, then the older ones nearest in time to a new one (memory and time "
+                                          "grow with the square: about 4 GiB and 40 s for 20,000 on 2 cores)")
 
     # storylines: events grouped by mean embedding
     storyline_distance: float = Field(0.5, description="max mean distance between events of one storyline")

@@ -385,3 +385,29 @@ def normalize_seed_like():
              "Voters in Carrboro approved the Jones Creek bond by 62 percent.",
              "Carrboro voters passed the Jones Creek bond with 62 percent support."]
     return normalize([RawStory(source_id=f"s{i}", body=t, published_at=t0 + timedelta(days=i)) for i, t in enumerate(texts)])
+
+
+def test_a_window_over_its_size_limit_keeps_the_new_stories_and_the_older_ones_nearest_in_time():
+    t0 = datetime(2021, 5, 20, tzinfo=timezone.utc)
+    texts = ["Flooding closed roads in Tulsa after storms dropped rain.",  # the story the new one reports again
+             "The zoo welcomed twin red panda cubs, its first births in six years.",
+             "A chess club for pensioners drew sixty players to its first tournament.",
+             "The ferry company added a late sailing on Fridays through the summer.",
+             "Volunteers planted a thousand oak saplings on the old quarry site.",
+             "Flooding closed roads in Tulsa after storms dropped rain."]
+    ages = [timedelta(days=20), timedelta(hours=3), timedelta(hours=5), timedelta(hours=1), timedelta(days=2),
+            timedelta(0)]
+    articles = normalize([RawStory(source_id=f"s{i}", body=t, published_at=t0 - age)
+                          for i, (t, age) in enumerate(zip(texts, ages))])
+    vectors = np.eye(len(articles), dtype=np.float32)
+    vectors[5] = vectors[0]
+    ids = [a.article_id for a in articles]
+    previous = {aid: f"e_{i}" for i, aid in enumerate(ids[:5])}
+    settings = Settings()
+    assert events.update_events(articles, vectors, previous, set(previous.values()), settings).event_of[ids[5]] == "e_0"
+    # room for the new story and the three older ones nearest in time: the Tulsa story 20 days back is left out
+    assert events.nearest_in_time(articles, list(range(6)), {ids[5]}, 4) == [1, 2, 3, 5]
+    capped = settings.model_copy(update={"event_window_max_stories": 4})
+    result = events.update_events(articles, vectors, previous, set(previous.values()), capped)
+    assert result.event_of[ids[5]] not in previous.values()
+    assert {aid: result.event_of[aid] for aid in ids[:5]} == previous and result.merged_into == {}
