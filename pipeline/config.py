@@ -63,6 +63,9 @@ class Settings(BaseSettings):
                                            "or below which a window is cut at event_sparse_distance")
     event_dense_neighbours: float = Field(10.0, description="mean neighbours per story from which a window is cut "
                                           "in full (event_distance, plus event_scaled_margin when scaled)")
+    event_burst_margin: float = Field(0.02, ge=0.0, description="in an incremental run of undated stories, a burst of "
+                                      "new ones (dense among themselves) must be this much closer to older stories "
+                                      "than the cut to join their event, in proportion to its density")
     event_merge_max_stories: int = Field(1, description="an incremental run folds an older event into another only if "
                                          "it holds at most this many canonical stories (a re-cluster merges any)")
     event_common_line_share: float = Field(0.05, description="a line that recurs word for word in this share of "
