@@ -129,7 +129,7 @@ MIN_WINDOW_ROWS = 200
 
 
 def tfidf_rows(counts: sparse.csr_matrix, max_df: float = 0.5) -> sparse.csr_matrix:
-    """Unit-length sublinear TF-IDF rows, idf taken over these rows alone.
+    """Unit-length sublinear TF-IDF rows, idf taken over these rows (at least `MIN_WINDOW_ROWS`).
 
     Terms in a single document cannot link two stories and terms in more than `max_df` of
     the rows are background; both weigh nothing. A row with no usable term is zero.
