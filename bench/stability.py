@@ -1,11 +1,12 @@
 """Event id stability: the dev set fed in ten batches versus in one.
 
-    .venv/bin/python -m bench.stability [--batches 10] [--seeds 7 8 ...] [--bursts [--dated DAYS]] [--file-order] [--warm]
-                                         [--rebuild-every K] [--fold-copies] [--topic-halves] [--baseline]
+    .venv/bin/python -m bench.stability [--batches 10] [--seeds 7 8 ...] [--dated DAYS | --shuffle | --file-order]
+                                         [--warm] [--rebuild-every K] [--fold-copies] [--topic-halves] [--baseline]
 
-The dev set has no publication dates, so arrival order is a seeded shuffle (every event
-trickles in across all the batches) or, with `--bursts`, time-ordered as news comes (each
-event breaks at a random moment and its stories follow close together), and each batch
+The dev set has no publication dates, so arrival order is made up: time-ordered as news
+comes (the default, also spelled `--bursts`: each event breaks at a random moment and its
+stories follow close together), or with `--shuffle` a seeded shuffle (every event trickles
+in across all the batches, no time order at all), and each batch
 is "ingested" one day after the previous one (published_at stays unknown, as in the corpus,
 so time adds no distance; all batches fall in one incremental window). Each batch is an
 incremental run over the stored state, exactly as the ingest flow does it (near-duplicate
@@ -18,7 +19,7 @@ With `--file-order` the stories arrive in the file's order, one order only (in t
 sorted by id: topic by topic, the two same-kind events of each topic interleaved, so both
 events of a topic arrive in the same run or two).
 
-With `--dated DAYS` (and `--bursts`) the stories do get publication times instead, along a
+With `--dated DAYS` (time-ordered only) the stories do get publication times instead, along a
 stream of DAYS days, and each batch is ingested when its last story is out: time counts.
 
 With `--warm` the store already holds half the topics (stored in one run five days
@@ -171,12 +172,14 @@ def main() -> None:
     parser.add_argument("--rebuild-every", type=int, default=0, metavar="K",
                         help="re-cluster everything stored after every K-th run, as a scheduled re-cluster would")
     parser.add_argument("--bursts", action="store_true",
-                        help="events arrive in bursts (each at a random moment, its stories close together) "
-                             "instead of every story in a plain shuffle")
+                        help="time-ordered: events arrive in bursts (each at a random moment, its stories close "
+                             "together); the default, spelled out")
+    parser.add_argument("--shuffle", action="store_true",
+                        help="every story in a plain seeded shuffle instead of time-ordered bursts")
     parser.add_argument("--file-order", action="store_true",
                         help="the stories in the file's order instead of seeded orders")
     parser.add_argument("--dated", type=float, default=0.0, metavar="DAYS",
-                        help="with --bursts: the stream lasts DAYS days and each story is published at its "
+                        help="time-ordered only: the stream lasts DAYS days and each story is published at its "
                              "arrival, so publication times count (with --warm, the stored half over the DAYS before)")
     parser.add_argument("--fold-copies", action="store_true",
                         help="as runs store the stories: the story without text rejected, and each run folds "
@@ -187,10 +190,13 @@ def main() -> None:
     parser.add_argument("--baseline", action="store_true",
                         help="also run the previous defaults: no local scaling, storyline_distance 0.55")
     args = parser.parse_args()
+    if args.shuffle + args.file_order + args.bursts > 1:
+        parser.error("one arrival order: --bursts (the default), --shuffle or --file-order")
+    args.bursts = not (args.shuffle or args.file_order)
     if args.dated and not args.bursts:
-        parser.error("--dated needs --bursts")
-    if args.file_order and (args.bursts or args.warm):
-        parser.error("--file-order takes neither --bursts nor --warm")
+        parser.error("--dated needs time-ordered bursts")
+    if args.file_order and args.warm:
+        parser.error("--file-order does not take --warm")
     if args.topic_halves and (args.file_order or args.warm):
         parser.error("--topic-halves takes neither --file-order nor --warm")
     seeds = [None] if args.file_order else args.seeds
