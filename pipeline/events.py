@@ -222,9 +222,16 @@ def rebuild_events(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> cluster.Assignment:
-    """Re-cluster the stories whose time falls in [start, end] and map clusters onto old ids."""
+    """Re-cluster the stories whose time falls in [start, end] and map clusters onto old ids.
+
+    A range of more than `event_window_max_stories` canonical stories is refused before any
+    work: cut in parts, an event spanning two parts would be split in two.
+    """
     inside = [i for i, a in enumerate(stories)
               if (start is None or story_time(a) >= start) and (end is None or story_time(a) <= end)]
+    if len(inside) > settings.event_window_max_stories:
+        raise ValueError(f"the range holds {len(inside)} canonical stories, more than event_window_max_stories "
+                         f"({settings.event_window_max_stories}) can be clustered at once: re-cluster a shorter range")
     window = [stories[i] for i in inside]
     in_window = {a.article_id for a in window}
     labels = window_labels(window, vectors[inside], settings)

@@ -379,6 +379,12 @@ def test_rebuild_maps_a_range_and_leaves_the_rest(seed_vectors):
     assert rebuilt.event_of[articles[0].article_id] == "e_old0"  # outside the range: untouched
     assert rebuilt.event_of[articles[2].article_id] == rebuilt.event_of[articles[3].article_id]
     assert set(rebuilt.merged_into) <= {"e_old2", "e_old3"} and len(rebuilt.merged_into) == 1
+    # a range over the window limit is refused as a whole: in parts, an event could be split
+    two = s.model_copy(update={"event_window_max_stories": 2})
+    assert events.rebuild_events(articles, vectors, previous, set(previous.values()), two,
+                                 start=articles[2].published_at, end=None).event_of == rebuilt.event_of
+    with pytest.raises(ValueError, match=r"4 canonical stories, more than event_window_max_stories \(2\)"):
+        events.rebuild_events(articles, vectors, previous, set(previous.values()), two)
 
 
 def normalize_seed_like():
