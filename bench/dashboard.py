@@ -142,7 +142,7 @@ def bench_browser(stores: dict[str, Path], repeats: int) -> None:
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from dashboard.testing import headless_chromium, serving, wait_for
+    from tests.support.browser import headless_chromium, serving, wait_for
 
     def first_link(driver) -> str:
         return wait_for(driver, "table[data-testid=event-list] tbody a", timeout=120).get_attribute("href")
@@ -165,7 +165,8 @@ def bench_browser(stores: dict[str, Path], repeats: int) -> None:
             def resort():
                 before = first_link(driver)
                 wait_for(driver, "label", next(order)).click()
-                WebDriverWait(driver, 120, poll_frequency=0.05, ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: first_link(d) != before)
+                WebDriverWait(driver, 120, poll_frequency=0.05, ignored_exceptions=(StaleElementReferenceException,)).until(
+                    lambda d: first_link(d) != before)
 
             med, worst = median_seconds(resort, repeats)
             print(f"  browser  re-sort, list redrawn   {med * 1000:8.1f} ms median  (max {worst * 1000:.1f})")

@@ -6,7 +6,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipeline.normalize import content_hash, make_article_id, normalize_story
+from pipeline.ingest.normalize import content_hash, make_article_id, normalize_story
 from pipeline.records import Article, RawStory
 
 DEV_SET = Path(os.environ.get("STORYFLOW_DEV_SET", Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ecbplus-dev.jsonl"))
@@ -14,7 +14,7 @@ if not DEV_SET.exists():
     DEV_SET = Path("/work/shared/data/ecbplus-dev.jsonl")
 INGESTED = datetime(2024, 1, 1, tzinfo=timezone.utc)
 # The event settings before local scaling, the same-run baseline of bench.events, bench.speed and bench.stability
-PREVIOUS_EVENT_DEFAULTS = {"event_scaling_weight": 0.0, "storyline_distance": 0.55}
+PREVIOUS_EVENT_DEFAULTS = {"events": {"scaling_weight": 0.0}, "storylines": {"distance": 0.55}}
 
 
 def load(path: Path = DEV_SET) -> list[dict]:

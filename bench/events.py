@@ -17,7 +17,7 @@ is chosen on one half (each half clustered as its own window) and scored on the 
 as a guide to stories it has not seen, the spread of F1 over random subsets of the topics
 (half and 85% of them, each clustered as its own window) at `event_distance` and around it.
 
-Last, damaged copies that near-duplicate detection might miss (`pipeline.synth`: every
+Last, damaged copies that near-duplicate detection might miss (`tests.support.synth`: every
 damage kind at every strength) are clustered with the stories as canonical stories of
 their own: the share that lands in its original's event, by kind and strength.
 """
@@ -35,23 +35,27 @@ import numpy as np
 from bench import dev_set
 from bench.near_duplicates import OUTLET_FOOTER
 from bench.scoring import scores
-from pipeline import cluster, embed, events, job, near_duplicates, synth
 from pipeline.config import Settings
-from pipeline.normalize import normalize_text
-from pipeline.storylines import assign_storylines
+from pipeline.dedup import find_duplicates
+from pipeline.events import assign as events
+from pipeline.events import cluster, embed
+from pipeline.events.storylines import assign_storylines
+from pipeline.ingest.normalize import normalize_text
+from pipeline.run import cluster_events
+from pipeline.store.state import StoredState
+from tests.support import synth
 
 
 def embed_dev(articles, settings: Settings) -> tuple[np.ndarray, float]:
     t0 = time.perf_counter()
-    vectors = embed.embed(articles, settings.embedding_model, settings.embedding_batch_size,
-                          settings.embedding_max_words, settings.embedding_max_seq_length)
+    vectors = embed.embed(articles, settings.embedding)
     return vectors, time.perf_counter() - t0
 
 
 def cluster_dev(rows: list[dict], articles, vectors: np.ndarray, settings: Settings) -> tuple[dict, dict, dict]:
     timings = {}
     t0 = time.perf_counter()
-    distance, cut = events.window_distance(articles, vectors, settings)
+    distance, cut = events.window_distance(articles, vectors, settings.events)
     timings["distance"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     labels = cluster.cluster_labels(distance, cut)
@@ -59,7 +63,7 @@ def cluster_dev(rows: list[dict], articles, vectors: np.ndarray, settings: Setti
     t0 = time.perf_counter()
     event_of = {a.article_id: f"e{label}" for a, label in zip(articles, labels)}
     storyline_of = assign_storylines(event_of, dict(zip((a.article_id for a in articles), vectors)),
-                                     {e: None for e in event_of.values()}, {}, set(), settings)
+                                     {e: None for e in event_of.values()}, {}, set(), settings.storylines)
     timings["storylines"] = time.perf_counter() - t0
     event_scores = scores([r["event"] for r in rows], [event_of[a.article_id] for a in articles])
     storyline_scores = scores([r["topic"] for r in rows], [storyline_of[event_of[a.article_id]] for a in articles])
@@ -75,18 +79,18 @@ def as_a_run_stores_them(rows: list[dict], articles, vectors: np.ndarray, settin
                          extra: list = ()) -> tuple[dict, int, int]:
     """Scores of the events a first run would store: stories with no text rejected (the corpus
     has one), near-duplicates folded by the real stage, canonical stories clustered and each
-    copy given its canonical's event (`job.assign_events`); every stored dev story is scored.
+    copy given its canonical's event (`pipeline.run.cluster_events`); every stored dev story is scored.
     `extra` stories (not scored) arrive in the same run; those the run does not fold are
     embedded as stories of their own. Returns the scores, the number rejected and the number
     of copies."""
     kept = [i for i, a in enumerate(articles) if a.text.strip()]
     stored = [articles[i] for i in kept] + list(extra)
-    dups = near_duplicates.find_duplicates(stored, near_duplicates.DuplicateParams.from_settings(settings))
+    dups = find_duplicates(stored, settings.dedup)
     by_id = {articles[i].article_id: vectors[i] for i in kept}
     unfolded = [a for a in extra if dups.group_of[a.article_id] == a.article_id]
     if unfolded:
         by_id |= dict(zip((a.article_id for a in unfolded), embed_dev(unfolded, settings)[0]))
-    result = job.assign_events(stored, dups, by_id, job.StoredState.empty(), settings)
+    result = cluster_events(stored, dups, by_id, StoredState.empty(), settings)
     copies = sum(dups.group_of[a.article_id] != a.article_id for a in stored)
     return (scores([rows[i]["event"] for i in kept], [result.event_of[articles[i].article_id] for i in kept]),
             len(articles) - len(kept), copies)
@@ -136,7 +140,7 @@ def held_out(rows: list[dict], articles, vectors: np.ndarray, settings: Settings
     halves = [[i for i, r in enumerate(rows) if topics.index(r["topic"]) % 2 == k] for k in (0, 1)]
     curves, at_default = [], []
     for members in halves:
-        distance, cut = events.window_distance([articles[i] for i in members], vectors[members], settings)
+        distance, cut = events.window_distance([articles[i] for i in members], vectors[members], settings.events)
         gold = [rows[i]["event"] for i in members]
         curves.append(f1_by_threshold(distance, gold))
         at_default.append(f"{cut:.3f}: {f1_by_threshold(distance, gold, [cut])[cut]:.3f}")
@@ -163,13 +167,13 @@ def topic_subsets(rows: list[dict], articles, vectors: np.ndarray, settings: Set
     subsets = [set(rng.sample(topics, max(2, round(share * len(topics))))) for _ in range(draws)]
     cells = []
     for offset in offsets:
-        moved = settings.model_copy(update={"event_distance": settings.event_distance + offset})
+        moved = settings.with_overrides({"events": {"distance": settings.events.distance + offset}})
         f1 = []
         for subset in subsets:
             members = [i for i, r in enumerate(rows) if r["topic"] in subset and articles[i].text.strip()]
-            labels = events.window_labels([articles[i] for i in members], vectors[members], moved)
+            labels = events.window_labels([articles[i] for i in members], vectors[members], moved.events)
             f1.append(scores([rows[i]["event"] for i in members], list(labels))["bcubed_f1"])
-        cells.append(f"{moved.event_distance:.3f}: {np.mean(f1):.3f}/{np.quantile(f1, 0.1):.3f}/{min(f1):.3f}")
+        cells.append(f"{moved.events.distance:.3f}: {np.mean(f1):.3f}/{np.quantile(f1, 0.1):.3f}/{min(f1):.3f}")
     return (f"{share:.0%} of the topics ({draws} draws), event_distance: mean/p10/worst F1  " + "  ".join(cells))
 
 
@@ -188,7 +192,7 @@ def copies_with_their_original(articles, vectors: np.ndarray, settings: Settings
         made_as.append((kind, strength))
     copy_vectors, _ = embed_dev(copies, settings)
     window = articles + copies
-    labels = cluster.cluster_labels(*events.window_distance(window, np.vstack([vectors, copy_vectors]), settings))
+    labels = cluster.cluster_labels(*events.window_distance(window, np.vstack([vectors, copy_vectors]), settings.events))
     together: dict[tuple[str, str], list[bool]] = {}
     for n, i in enumerate(originals):
         together.setdefault(made_as[n], []).append(bool(labels[len(articles) + n] == labels[i]))
@@ -203,7 +207,7 @@ def main() -> None:
     settings = Settings()
     rows = dev_set.load()
     print(f"{len(rows)} stories, {len({r['event'] for r in rows})} events, {len({r['topic'] for r in rows})} topics")
-    embed.load_model(settings.embedding_model)  # loading is not a stage of a run
+    embed.load_model(settings.embedding.model)  # loading is not a stage of a run
     for detokenize in (False, True):
         t0 = time.perf_counter()
         articles = dev_set.articles(rows, detokenize)
@@ -228,13 +232,14 @@ def main() -> None:
         footed = with_footer(rows, articles, vectors, settings)
         print(f"  {'as a run, footer':20s} B3 P/R/F1 {footed['bcubed_p']:.3f}/{footed['bcubed_r']:.3f}/"
               f"{footed['bcubed_f1']:.3f}   (one outlet's footer on 30% of the stories)")
-        previous = cluster_dev(rows, articles, vectors, settings.model_copy(update=dev_set.PREVIOUS_EVENT_DEFAULTS))[0]
+        previous = cluster_dev(rows, articles, vectors, settings.with_overrides(dev_set.PREVIOUS_EVENT_DEFAULTS))[0]
         print(f"  {'events, previous':20s} B3 P/R/F1 {previous['bcubed_p']:.3f}/{previous['bcubed_r']:.3f}/"
               f"{previous['bcubed_f1']:.3f}   ARI {previous['ari']:.3f}   (same run; defaults {dev_set.PREVIOUS_EVENT_DEFAULTS})")
         stages = results[0][2].keys()
-        distance, _ = events.window_distance(articles, vectors, settings)
+        distance, _ = events.window_distance(articles, vectors, settings.events)
         curve = f1_by_threshold(distance, [r["event"] for r in rows])
-        print("  events B3 F1 by cut (event_distance, plus event_scaled_margin when scaled): " + "  ".join(f"{t:.3f}:{f:.3f}" for t, f in curve.items()))
+        print("  events B3 F1 by cut (event_distance, plus event_scaled_margin when scaled): "
+              + "  ".join(f"{t:.3f}:{f:.3f}" for t, f in curve.items()))
         for line in held_out(rows, articles, vectors, settings):
             print(f"  held-out topics: {line}")
         for share in (0.1, 0.5, 0.85):
@@ -245,7 +250,7 @@ def main() -> None:
     overall, by_damage = copies_with_their_original(articles, vectors, settings)
     print(f"\ndamaged copies clustered as stories of their own (tokenization undone): {overall:.1%} land in their "
           "original's event; " + "  ".join(f"{k}/{s}:{share:.0%}" for (k, s), share in sorted(by_damage.items())))
-    previous, _ = copies_with_their_original(articles, vectors, settings.model_copy(update=dev_set.PREVIOUS_EVENT_DEFAULTS))
+    previous, _ = copies_with_their_original(articles, vectors, settings.with_overrides(dev_set.PREVIOUS_EVENT_DEFAULTS))
     print(f"  with the previous defaults: {previous:.1%}")
     print(f"\npeak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 

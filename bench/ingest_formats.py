@@ -12,7 +12,8 @@ import tracemalloc
 from pathlib import Path
 
 from pipeline.ingest import ingest
-from tests.pipeline.test_readers import BILLION_LAUGHS, WIRE
+from tests.conftest import WIRE
+from tests.pipeline.ingest.test_readers import BILLION_LAUGHS
 
 
 def median_seconds(fn, runs: int = 3) -> float:

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/near_duplicates.py [--data ../shared/data/ecbplus-dev.jsonl]
 
-Accuracy: every dev story gets one damaged copy per kind of damage (pipeline/synth.py), the
+Accuracy: every dev story gets one damaged copy per kind of damage (tests/support/synth.py), the
 strength cycling light/medium/heavy, the donor (spans, related headlines) another story of the
 same topic, the hardest neighbour. Copies are published 1-48 hours after their original.
 Ground truth groups: each original with its copies, and real wire copies already in the corpus:
@@ -18,13 +18,11 @@ Speed: synthetic 400-word stories (words drawn from the dev vocabulary), 10% of 
 copies; medians of --runs runs. Memory: peak traced allocation while 1,000 new stories are
 checked against an index of --index-size stories, and the size of the stored index.
 
---impl FILE runs another version of pipeline/near_duplicates.py (e.g. the previous commit's,
-via `git show HEAD~1:pipeline/near_duplicates.py > /tmp/old.py`) for before/after figures.
+For before/after figures, run it in a git worktree of the earlier commit as well.
 """
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import itertools
 import json
 import random
@@ -43,23 +41,19 @@ sys.path.insert(0, str(ROOT))
 from datasketch import MinHash  # noqa: E402
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
 
-from pipeline import synth  # noqa: E402
-from pipeline.normalize import normalize  # noqa: E402
+from pipeline.ingest.normalize import normalize  # noqa: E402
 from pipeline.records import RawStory  # noqa: E402
+from tests.support import synth  # noqa: E402
 
 REAL_COPY_CONTAINMENT = 0.5
 T0 = datetime(2013, 5, 1, tzinfo=timezone.utc)
 
 
-def load_impl(path: str | None):
-    if not path:
-        from pipeline import near_duplicates
-        return near_duplicates
-    spec = importlib.util.spec_from_file_location("nd_impl", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
-    spec.loader.exec_module(module)
-    return module
+def load_impl():
+    """The stage under test: `pipeline.dedup` (for before/after figures, run this script in a
+    worktree of the earlier commit)."""
+    from pipeline import dedup
+    return dedup
 
 
 def read_dev(path: Path) -> list[dict]:
@@ -176,10 +170,9 @@ def synthetic_stories(rows: list[dict], n: int, rng: random.Random, words: int =
 
 
 def sketch_stage(impl, texts: list[str]):
-    if hasattr(impl, "DuplicateParams"):  # whole-text and lead signatures, as the stage makes them
-        return impl.DuplicateParams().sketch_texts(texts)
-    hasher = impl.MinHasher()
-    return [hasher.hashvalues(impl.word_shingles(impl.words(t), 3)) for t in texts]  # earlier per-story API
+    from pipeline.config import DedupConfig
+    from pipeline.dedup.sketch import Sketcher
+    return Sketcher.of(DedupConfig()).signatures(texts)  # whole-text and lead signatures, as the stage makes them
 
 
 def timed(fn, runs: int) -> tuple[float, float]:
@@ -217,13 +210,14 @@ def plain_datasketch(texts: list[str]) -> None:
 
 
 def memory(impl, rows: list[dict], size: int, seed: int, runs: int) -> None:
+    from pipeline.config import DedupConfig
     if not hasattr(impl, "update_duplicates"):
         print("memory: this version keeps no index between runs")
         return
     stories = synthetic_stories(rows, size + 1000, random.Random(seed))
     articles = normalize(stories, T0)
     stored, new = articles[:size], articles[size:]
-    params = impl.DuplicateParams(window_days=365)
+    params = DedupConfig(window_days=365)
     rss_texts = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
     start, start_cpu = time.perf_counter(), time.process_time()
     first = impl.update_duplicates(stored, [], {}, [], None, params)
@@ -279,14 +273,13 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=default_data(),
                         help="ECB+ dev JSONL (default ../shared/data/ecbplus-dev.jsonl from the repository root, "
                              "or from the nearest parent folder that has it, for worktrees)")
-    parser.add_argument("--impl", help="path of another near_duplicates.py to measure instead")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--speed-size", type=int, default=10_000)
     parser.add_argument("--index-size", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip", nargs="*", default=[], choices=["accuracy", "speed", "memory"])
     args = parser.parse_args()
-    impl = load_impl(args.impl)
+    impl = load_impl()
     rows = read_dev(args.data)
     if "accuracy" not in args.skip:
         accuracy(impl, args.data, args.seed)

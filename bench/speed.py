@@ -23,8 +23,9 @@ from datetime import timedelta
 import numpy as np
 
 from bench import dev_set
-from pipeline import embed, events
 from pipeline.config import Settings
+from pipeline.events import assign as events
+from pipeline.events import cluster, embed
 from pipeline.records import Article
 
 
@@ -44,12 +45,11 @@ def long_stories(rows: list[dict], n: int, words: int = 400) -> list[Article]:
 
 
 def embedding_rates(stories: list[Article], settings: Settings, repeats: int) -> tuple[float, float]:
-    model = embed.load_model(settings.embedding_model)
+    model = embed.load_model(settings.embedding.model)
     ours, plain = [], []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        embed.embed(stories, settings.embedding_model, settings.embedding_batch_size, settings.embedding_max_words,
-                    settings.embedding_max_seq_length)
+        embed.embed(stories, settings.embedding)
         ours.append(len(stories) / (time.perf_counter() - t0))
         model.max_seq_length = 256
         t0 = time.perf_counter()
@@ -81,32 +81,31 @@ def main() -> None:
     settings = Settings()
     rows = dev_set.load()
     stories = long_stories(rows, args.stories)
-    embed.embed(stories[:8], settings.embedding_model)  # load and warm the model
+    embed.embed(stories[:8], settings.embedding)  # load and warm the model
     ours, plain = embedding_rates(stories, settings, args.repeats)
     print(f"embedding 400-word stories (median of {args.repeats}): pipeline {ours:.1f} stories/s "
-          f"(lead {settings.embedding_max_words} words, {settings.embedding_max_seq_length} word pieces); "
+          f"(lead {settings.embedding.max_words} words, {settings.embedding.max_seq_length} word pieces); "
           f"plain encode of the full text {plain:.1f} stories/s")
 
-    dev_vectors = embed.embed(dev_set.articles(rows), settings.embedding_model, settings.embedding_batch_size,
-                              settings.embedding_max_words, settings.embedding_max_seq_length)
+    dev_vectors = embed.embed(dev_set.articles(rows), settings.embedding)
     arts, vecs = synthetic_window(rows, dev_vectors, args.window, random.Random(1))
     # the previous defaults (no local scaling) as a same-run baseline, run first so that the
     # peak memory printed after it is the baseline's own; then an incremental run of undated
     # stories with half the window new, unscaled and as configured (`events.new_among_older`)
     undated = [replace(a, published_at=None) for a in arts]
     half_placed = np.arange(len(arts)) < len(arts) // 2
-    cases = {"previous defaults": (settings.model_copy(update=dev_set.PREVIOUS_EVENT_DEFAULTS), arts, None),
+    cases = {"previous defaults": (settings.with_overrides(dev_set.PREVIOUS_EVENT_DEFAULTS), arts, None),
              "as configured": (settings, arts, None),
-             "undated, half new, unscaled": (settings.model_copy(update={"event_scaling_weight": 0.0}),
+             "undated, half new, unscaled": (settings.with_overrides({"events": {"scaling_weight": 0.0}}),
                                              undated, half_placed),
              "as configured, undated, half new": (settings, undated, half_placed)}
     for repeat in range(args.repeats):
         for name, (config, window, placed) in cases.items():
             before = rss_mib()
             t0 = time.perf_counter()
-            distance, cut = events.window_distance(window, vecs, config, placed)
+            distance, cut = events.window_distance(window, vecs, config.events, placed)
             t1 = time.perf_counter()
-            labels = events.cluster.cluster_labels(distance, cut)
+            labels = cluster.cluster_labels(distance, cut)
             t2 = time.perf_counter()
             del distance
             print(f"clustering a {args.window}-story window ({name}, run {repeat + 1}): similarity+distance "

@@ -1,17 +1,17 @@
 """Event id stability: the dev set fed in ten batches versus in one.
 
     .venv/bin/python -m bench.stability [--batches 10] [--seeds 7 8 ...] [--dated DAYS | --shuffle | --file-order]
-                                         [--warm] [--rebuild-every K] [--fold-copies] [--topic-halves] [--baseline]
+                                         [--warm] [--rebuild-every K] [--topic-halves] [--baseline]
 
 The dev set has no publication dates, so arrival order is made up: time-ordered as news
 comes (the default, also spelled `--bursts`: each event breaks at a random moment and its
 stories follow close together), or with `--shuffle` a seeded shuffle (every event trickles
 in across all the batches, no time order at all), and each batch
 is "ingested" one day after the previous one (published_at stays unknown, as in the corpus,
-so time adds no distance; all batches fall in one incremental window). Each batch is an
-incremental run over the stored state, exactly as the ingest flow does it (near-duplicate
-folding left out, every story canonical, unless `--fold-copies`: then the story without
-text is left out and each run folds copies first, as runs store them). Prints the share of stories whose event id
+so time adds no distance; all batches fall in one incremental window). Each batch is one run
+of the run sequence (`pipeline.run.ingest_run`) over the state the previous one left, as the
+ingest flow runs it: the story without text rejected, copies folded; only the embedding is
+looked up from vectors computed once. Prints the share of stories whose event id
 changed after their first assignment (a merge counts as a change), and B-cubed F1 against
 the gold events for the batched and the one-shot run.
 
@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import time
 from dataclasses import replace
 from datetime import timedelta
 
@@ -39,43 +38,47 @@ import numpy as np
 
 from bench import dev_set
 from bench.scoring import scores
-from pipeline import embed, job, near_duplicates, store
 from pipeline.config import Settings
-from pipeline.near_duplicates import DuplicateResult
+from pipeline.events import embed
+from pipeline.records import IngestResult, RawStory
+from pipeline.run import Stages, ingest_run, recluster_run
+from pipeline.store.state import StoredState, state_after
 
 
-def run_batches(batches: list[list], vectors: dict, settings: Settings, rebuild_every: int = 0,
-                fold_copies: bool = False):
-    """Feed batches as successive runs, with a re-cluster of everything stored after every
-    `rebuild_every`-th run (0: never); return the final state, the first event of each story,
-    the number of merges, and the median seconds per incremental run. With `fold_copies` each
-    run first folds its stories' near-duplicates as the ingest flow does (copies take their
-    canonical's event); otherwise every story is canonical."""
-    state = job.StoredState.empty()
-    params = near_duplicates.DuplicateParams.from_settings(settings)
+class KnownVectors(Stages):
+    """The run sequence's stages, the embedding looked up instead of computed (it is benchmarked apart)."""
+
+    def __init__(self, vectors: dict):
+        super().__init__()
+        self.vectors = vectors
+
+    def run(self, name, fn, *args, **kwargs):
+        if name == "embed":
+            return super().run(name, lambda articles, *_: {a.article_id: self.vectors[a.article_id] for a in articles},
+                               *args)
+        return super().run(name, fn, *args, **kwargs)
+
+
+def run_batches(batches: list[tuple[list, object]], vectors: dict, settings: Settings, rebuild_every: int = 0):
+    """Feed (stories, ingest time) batches as successive runs, with a re-cluster of everything
+    stored after every `rebuild_every`-th run (0: never); return the final state, the first event
+    of each story, the number of merges, and the median seconds per incremental run."""
+    state = StoredState.empty()
     first: dict[str, str] = {}
     n_merged, seconds = 0, []
-    for n_run, batch in enumerate(batches, 1):
-        t0 = time.perf_counter()
-        articles = state.articles + batch
-        if fold_copies:
-            dups = near_duplicates.update_duplicates(batch, state.articles, state.group_of, state.duplicate_edges,
-                                                     state.minhash_index, params)
-        else:
-            dups = DuplicateResult([], {a.article_id: a.article_id for a in articles}, "only copy")
-        result = job.assign_events(articles, dups, vectors, state, settings)
-        rows = job.event_rows(articles, dups, vectors, result, state.events)
-        seconds.append(time.perf_counter() - t0)
-        n_merged += len(result.merged_into)
-        for a in batch:
-            first[a.article_id] = result.event_of[a.article_id]
-        state = replace(state, articles=articles, event_of=result.event_of, events=store.to_table("events", rows),
-                        group_of=dups.group_of, duplicate_edges=dups.edges, minhash_index=dups.index)
+    for n_run, (batch, now) in enumerate(batches, 1):
+        stages = KnownVectors(vectors)
+        result = ingest_run(state, IngestResult(batch, [], 1), settings, stages=stages, now=now)
+        seconds.append(sum(stages.timings.values()))
+        n_merged += result.report.counts["events_merged"]
+        new = {r["article_id"]: r["event_id"] for r in result.tables["articles"].to_pylist()}
+        for aid in new.keys() - state.event_of.keys() - first.keys():
+            first[aid] = new[aid]
+        state = state_after(state, result.tables)
         if rebuild_every and n_run % rebuild_every == 0:
-            result = job.assign_events(articles, dups, vectors, state, settings, rebuild=(None, None))
-            rows = job.event_rows(articles, dups, vectors, result, state.events)
-            n_merged += len(result.merged_into)
-            state = replace(state, event_of=result.event_of, events=store.to_table("events", rows))
+            rebuilt = recluster_run(state, None, None, settings, KnownVectors(vectors))
+            n_merged += rebuilt.report.counts["events_merged"]
+            state = state_after(state, rebuilt.tables)
     return state, first, n_merged, float(np.median(seconds))
 
 
@@ -109,9 +112,14 @@ def batches_of(articles: list, n_batches: int, seed: int | None, event_of: dict 
     return [[replace(a, ingested_at=dev_set.INGESTED + timedelta(days=i)) for a in batch] for i, batch in enumerate(batches)]
 
 
+def as_run(batch: list) -> tuple[list[RawStory], object]:
+    """A batch of dev articles as one run reads them: the stories as sent, and when the run ingests."""
+    return ([RawStory(a.source_id, a.original_text, a.title, a.source, a.url, a.published_at) for a in batch],
+            max(a.ingested_at for a in batch))
+
+
 def measure(articles: list, gold: dict, vectors: dict, settings: Settings, n_batches: int, seed: int,
-            history: list = (), rebuild_every: int = 0, bursts: bool = False, dated_days: float = 0.0,
-            fold_copies: bool = False) -> dict:
+            history: list = (), rebuild_every: int = 0, bursts: bool = False, dated_days: float = 0.0) -> dict:
     """Scores of `articles` fed in batches versus in one; `history` (not scored) is stored first, in one earlier run."""
     batches = batches_of(articles, n_batches, seed, gold if bursts else None, dated_days=dated_days)
     if history and dated_days:
@@ -121,15 +129,14 @@ def measure(articles: list, gold: dict, vectors: dict, settings: Settings, n_bat
                     for a in batches_of(history, 1, seed + 1000, gold, dated_days=dated_days)[0]]]
     else:
         earlier = [[replace(a, ingested_at=dev_set.INGESTED - timedelta(days=5)) for a in history]] if history else []
-    state, first, n_merged, per_run = run_batches(earlier + batches, vectors, settings, rebuild_every, fold_copies)
+    state, first, n_merged, per_run = run_batches([as_run(b) for b in earlier + batches], vectors, settings,
+                                                  rebuild_every)
     final = state.event_of
-    one_shot = run_batches(earlier + [[a for b in batches for a in b]], vectors, settings,
-                           fold_copies=fold_copies)[0].event_of
+    one_batch = [replace(a, ingested_at=batches[-1][-1].ingested_at) for b in batches for a in b]
+    one_shot = run_batches([as_run(b) for b in earlier + [one_batch]], vectors, settings)[0].event_of
     # what the re-cluster flow does afterwards: rebuild the whole range onto the same ids
-    everything = (job.stored_duplicates(state) if fold_copies
-                  else DuplicateResult([], {a.article_id: a.article_id for a in state.articles}, "only copy"))
-    rebuilt = job.assign_events(state.articles, everything, vectors, state, settings, rebuild=(None, None)).event_of
-    ids = [a.article_id for a in articles]
+    rebuilt = state_after(state, recluster_run(state, None, None, settings, KnownVectors(vectors)).tables).event_of
+    ids = [a.article_id for a in articles if a.article_id in final]  # a story without text is rejected
     truth = [gold[i] for i in ids]
     return {
         "changed": sum(final[i] != first[i] for i in ids) / len(ids),
@@ -181,9 +188,6 @@ def main() -> None:
     parser.add_argument("--dated", type=float, default=0.0, metavar="DAYS",
                         help="time-ordered only: the stream lasts DAYS days and each story is published at its "
                              "arrival, so publication times count (with --warm, the stored half over the DAYS before)")
-    parser.add_argument("--fold-copies", action="store_true",
-                        help="as runs store the stories: the story without text rejected, and each run folds "
-                             "near-duplicates first (copies take their canonical's event)")
     parser.add_argument("--topic-halves", action="store_true",
                         help="each arrival order over a random half of the topics, drawn from its seed: how the "
                              "figures move with the stories (one set of stories has topics at the cliff)")
@@ -204,18 +208,15 @@ def main() -> None:
     rows = dev_set.load()
     articles = dev_set.articles(rows, detokenize=True)
     gold = {a.article_id: r["event"] for a, r in zip(articles, rows)}
-    if args.fold_copies:  # a run rejects a story without text
-        rows, articles = map(list, zip(*[(r, a) for r, a in zip(rows, articles) if a.text.strip()]))
-    matrix = embed.embed(articles, settings.embedding_model, settings.embedding_batch_size,
-                         settings.embedding_max_words, settings.embedding_max_seq_length)
+    matrix = embed.embed(articles, settings.embedding)
     vectors = dict(zip((a.article_id for a in articles), matrix))
     print(f"{len(articles)} stories in {args.batches} batches per arrival order "
           f"({'events in bursts' if args.bursts else 'file order' if args.file_order else 'plain shuffle'}"
           f"{f', published over {args.dated:g} days' if args.dated else ''}); seeds {seeds}")
     configs = {"as configured": settings}
     if args.baseline:
-        configs["baseline: previous defaults (no local scaling, storyline_distance 0.55)"] = settings.model_copy(
-            update=dev_set.PREVIOUS_EVENT_DEFAULTS)
+        configs["baseline: previous defaults (no local scaling, storyline_distance 0.55)"] = settings.with_overrides(
+            dev_set.PREVIOUS_EVENT_DEFAULTS)
     topics = sorted({r["topic"] for r in rows})
     half_of = {a.article_id: topics.index(r["topic"]) % 2 for a, r in zip(articles, rows)}
 
@@ -229,13 +230,13 @@ def main() -> None:
         if not args.warm:
             report(name, {"file order" if seed is None else f"seed {seed:3d}": measure(
                 stories_for(seed), gold, vectors, config, args.batches, seed, rebuild_every=args.rebuild_every,
-                bursts=args.bursts, dated_days=args.dated, fold_copies=args.fold_copies) for seed in seeds})
+                bursts=args.bursts, dated_days=args.dated) for seed in seeds})
             continue
         report(f"{name}, warm store", {
             f"seed {seed:3d}, topics of half {1 - stored} arriving": measure(
                 [a for a in articles if half_of[a.article_id] != stored], gold, vectors, config, args.batches, seed,
                 history=[a for a in articles if half_of[a.article_id] == stored], rebuild_every=args.rebuild_every,
-                bursts=args.bursts, dated_days=args.dated, fold_copies=args.fold_copies)
+                bursts=args.bursts, dated_days=args.dated)
             for seed in args.seeds for stored in (0, 1)})
 
 

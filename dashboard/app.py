@@ -157,7 +157,8 @@ def health_tab(store: Store) -> None:
     if rejects.empty:
         st.success("No input has been rejected.")
         return
-    st.html(html_table(["Reason", "Count"], [[esc(r["reason"]), esc(r["n"])] for r in store.reject_reasons().to_dict("records")], {1}, "reject-reasons"))
+    reasons = [[esc(r["reason"]), esc(r["n"])] for r in store.reject_reasons().to_dict("records")]
+    st.html(html_table(["Reason", "Count"], reasons, {1}, "reject-reasons"))
     st.html(html_table(
         ["When", "Run", "Input", "Reason"],
         [[when(r["rejected_at"]), esc(r["run_id"]), esc(r["origin"]), esc(r["reason"])] for r in rejects.to_dict("records")],

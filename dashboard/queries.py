@@ -1,7 +1,7 @@
 """Read-only queries over the Parquet output, for the dashboard and anyone else.
 
-Only the files of the output contract are read (``<data>/<table>/*.parquet``), through an
-in-memory DuckDB connection; nothing here writes. Each table is exposed as a view with a
+Only the files of the store's current snapshot are read (``<data>/current/<table>.parquet``),
+through an in-memory DuckDB connection; nothing here writes. Each table is exposed as a view with a
 fixed set of columns: a column the output lacks (older runs, or a table not written yet)
 reads as NULL, so the dashboard works on any version of the output.
 """
@@ -14,6 +14,9 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+
+from pipeline.store import Snapshot
+from pipeline.store import Store as Snapshots
 
 # The columns the dashboard reads, by table, with the DuckDB type a missing one gets.
 COLUMNS: dict[str, dict[str, str]] = {
@@ -63,12 +66,9 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("STORYFLOW_DATA_DIR", "data"))
 
 
-def parquet_files(data_dir: Path, table: str) -> list[str]:
-    """The table's Parquet files; hidden names are uncommitted temporaries and are skipped."""
-    folder = Path(data_dir) / table
-    if not folder.is_dir():
-        return []
-    return sorted(str(p) for p in folder.glob("*.parquet") if not p.name.startswith("."))
+def parquet_files(snapshot: Snapshot, table: str) -> list[str]:
+    """The table's file in the snapshot (none: the snapshot has no such table)."""
+    return [str(snapshot.file(table))] if table in snapshot.tables else []
 
 
 def _sql_string(value: str) -> str:
@@ -86,6 +86,8 @@ class Store:
 
     def __init__(self, data_dir: Path | str):
         self.data_dir = Path(data_dir)
+        # resolved once: every query of this Store reads the same committed run
+        self.snapshot = Snapshots(self.data_dir).current()
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
         self.present: dict[str, set[str]] = {}  # table -> columns the files really have
@@ -93,7 +95,7 @@ class Store:
             self._define_view(table, columns)
 
     def _define_view(self, table: str, columns: dict[str, str]) -> None:
-        files = parquet_files(self.data_dir, table)
+        files = parquet_files(self.snapshot, table)
         have: set[str] = set()
         if files:
             source = f"read_parquet([{', '.join(map(_sql_string, files))}], union_by_name = true)"

@@ -20,10 +20,10 @@ def backfill_flow(
     """Ingest the stories of `source` published from `start` to `end` (UTC days, both included).
 
     Args:
-        source: directory of .txt/.jsonl stories, or one .jsonl file, to backfill from
+        source: archive folder or file: .txt, .json/.jsonl (simple records or IPTC ninjs), .xml (NewsML-G2, RSS, Atom), .html
         start: first publication day to take (UTC)
         end: last publication day to take (UTC)
-        data_dir: output root holding the Parquet tables
+        data_dir: the store holding the Parquet tables
         overrides: thresholds and model for this run only; empty fields keep the configured settings
     """
     # the ingest flow's body, run inside this flow so its tasks, logs and artifacts belong to this run

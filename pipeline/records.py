@@ -85,3 +85,4 @@ class IngestResult:
     n_inputs: int
     inbox_rows: list[dict] = field(default_factory=list)  # files and feed entries read this run
     n_seen: int = 0  # inputs skipped because an earlier run ingested them
+    inputs: str = ""  # what was read, as the runs table records it

@@ -98,6 +98,7 @@ def run_report(tables: dict[str, pa.Table], run_id: str, event_before: dict[str,
         "exact_duplicates": sum(e["method"] == "exact" for e in edges),
         "rejects": len(rejects),
         "events_total": run["n_events"],
+        "stories_moved": sum(event_after.get(a, e) != e for a, e in event_before.items()),
         **{f"events_{c}": n_change.get(c, 0) for c in CHANGES},
     }
     return RunReport(markdown_summary(run_id, counts, rejects, touched), touched, counts)
@@ -120,6 +121,7 @@ def markdown_summary(run_id: str, counts: dict[str, int], rejects: list[dict], t
         f"| events updated | {counts['events_updated']} |",
         f"| events merged | {counts['events_merged']} |",
         f"| events withdrawn | {counts['events_withdrawn']} |",
+        f"| stories moved to another event | {counts['stories_moved']} |",
         f"| events in store | {counts['events_total']} |",
         f"| rejects | {counts['rejects']} |",
     ]
@@ -132,3 +134,32 @@ def markdown_summary(run_id: str, counts: dict[str, int], rejects: list[dict], t
         if len(touched) > 50:
             lines.append(f"\n…and {len(touched) - 50} more in the events table artifact.")
     return "\n".join(lines) + "\n"
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """`n` with its noun: "1 story", "3 stories"."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
+def summary_text(tables: dict[str, pa.Table], run_id: str) -> str:
+    """A short report of one run for a terminal or a Prefect artifact."""
+    run = tables["runs"].filter(pa.compute.equal(tables["runs"]["run_id"], run_id)).to_pylist()[0]
+    # the largest first: the twenty listed are the ones an editor would look at
+    events = sorted((e for e in tables["events"].to_pylist() if e["status"] == "active"),
+                    key=lambda e: (-e["size"], e["event_id"]))
+    lines = [
+        f"run {run_id}",
+        f"  stories read: {run['n_stories_read']}   new: {run['n_new_articles']}   "
+        f"already stored: {run['n_already_stored']}   earlier versions replaced: {run['n_superseded'] or 0}   "
+        f"taken down: {run['n_withdrawn'] or 0}   "
+        f"rejected: {run['n_rejects']}",
+        f"  duplicates: {run['n_exact_duplicates']} exact, {run['n_near_duplicates']} near   "
+        f"articles stored: {run['n_articles_total']}   events: {run['n_events']}   "
+        f"storylines: {tables['storylines'].num_rows}",
+    ]
+    for r in events[:20]:
+        lines.append(f"  [{r['event_id']}] {counted(r['size'], 'story', 'stories')}, "
+                     f"{counted(r['n_sources'], 'source') if r['n_sources'] else 'source unknown'}: "
+                     f"{r['headline'][:90]}")
+    rejects = tables["rejects"].filter(pa.compute.equal(tables["rejects"]["run_id"], run_id)).to_pylist()
+    for r in rejects:
+        lines.append(f"  reject {r['origin']}: {r['reason']}")
+    return "\n".join(lines)

@@ -14,9 +14,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from dashboard.testing import CHROMEDRIVER, CHROMIUM, headless_chromium, serving, wait_for
-from pipeline import synth
 from tests.conftest import SEEDS
+from tests.support import synth
+from tests.support.browser import CHROMEDRIVER, CHROMIUM, headless_chromium, serving, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +48,7 @@ def newsroom_data(tmp_path_factory, prefect_harness):
     (inbox / "empty.txt").write_text("")
     data = tmp_path_factory.mktemp("data")
     ingest_flow(inputs=str(inbox), data_dir=str(data))
-    duplicates = pq.read_table(data / "duplicates").to_pylist()
+    duplicates = pq.read_table(data / "current" / "duplicates.parquet").to_pylist()
     assert len(duplicates) == 4, duplicates  # every copy folded: the page has something to fold
     return data
 
@@ -79,7 +79,7 @@ def browser(tmp_path_factory):
 
 def test_event_list_shows_the_seed_events(dashboard, browser, newsroom_data):
     url, _ = dashboard
-    events = pq.read_table(newsroom_data / "events").to_pylist()
+    events = pq.read_table(newsroom_data / "current" / "events.parquet").to_pylist()
     assert len(events) == 3
     browser.get(url)
     table = wait_for(browser, "table[data-testid=event-list]")
@@ -91,7 +91,7 @@ def test_event_list_shows_the_seed_events(dashboard, browser, newsroom_data):
     assert "Attorney General Sessions Slams Chicago" in rows[0].text  # newest first: August before April, March
     (embargo,) = table.find_elements("css selector", "[data-testid=embargo]")  # the event holding the embargoed copy
     assert embargo.text == "EMBARGOED until 2999-01-01 00:00 UTC"
-    embargoed_event = next(a["event_id"] for a in pq.read_table(newsroom_data / "articles").to_pylist()
+    embargoed_event = next(a["event_id"] for a in pq.read_table(newsroom_data / "current" / "articles.parquet").to_pylist()
                            if a["source_id"] == "copy-reuters")
     row = next(r for r in rows if r.find_elements("css selector", f'a[href$="?event={embargoed_event}"]'))
     assert embargo.text in row.text
@@ -100,7 +100,7 @@ def test_event_list_shows_the_seed_events(dashboard, browser, newsroom_data):
 
 def test_event_page_folds_copies_under_the_canonical_story(dashboard, browser, newsroom_data, tmp_path):
     url, _ = dashboard
-    articles = pq.read_table(newsroom_data / "articles").to_pylist()
+    articles = pq.read_table(newsroom_data / "current" / "articles.parquet").to_pylist()
     seed = next(a for a in articles if a["source_id"].startswith(TITLED_SEED))
     browser.get(url)
     wait_for(browser, "table[data-testid=event-list]")
@@ -124,7 +124,7 @@ def test_event_page_folds_copies_under_the_canonical_story(dashboard, browser, n
 
 def test_three_seed_event_lists_its_stories(dashboard, browser, newsroom_data):
     url, _ = dashboard
-    articles = pq.read_table(newsroom_data / "articles").to_pylist()
+    articles = pq.read_table(newsroom_data / "current" / "articles.parquet").to_pylist()
     event_id = next(a["event_id"] for a in articles if a["source_id"].startswith("000"))
     browser.get(f"{url}?event={event_id}")
     wait_for(browser, "[data-testid=story]")
@@ -137,7 +137,7 @@ def test_three_seed_event_lists_its_stories(dashboard, browser, newsroom_data):
 
 def test_run_health_shows_runs_and_rejects(dashboard, browser, newsroom_data):
     url, _ = dashboard
-    (run,) = pq.read_table(newsroom_data / "runs").to_pylist()
+    (run,) = pq.read_table(newsroom_data / "current" / "runs.parquet").to_pylist()
     browser.get(url)
     wait_for(browser, "[role=tab]", "Run health").click()
     runs = wait_for(browser, "table[data-testid=runs]")

@@ -8,14 +8,19 @@ import pyarrow.parquet as pq
 import pytest
 
 from dashboard.queries import Store
+from pipeline.store import Store as Snapshots
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
 
 
 def write(data, table, rows):
-    folder = data / table
-    folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rows), folder / f"{table}.parquet")
+    """Commit one table as it is (older outputs lack columns), the others carried over."""
+    store = Snapshots(data)
+    base = store.current()
+    data.mkdir(parents=True, exist_ok=True)
+    path = data / f"{table}.parquet.tmp"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    store._publish({table: path}, {name: base.file(name) for name in base.tables if name != table}, base, {})
 
 
 def article(article_id, event_id, source, hours_ago, **extra):
@@ -49,8 +54,10 @@ def today_output(tmp_path):
 def storyline_output(today_output):
     """The same plus the clustering columns: keywords, storylines, one merged and one withdrawn event."""
     write(today_output, "events", [
-        event("e_old", "Old flood", 1, 200, storyline_id="s1", keywords=["flood", "river"], sources=["CNN"], status="active", merged_into=None),
-        event("e_new", "Fresh rate cut", 2, 2, storyline_id="s2", keywords=["central bank"], sources=["Reuters", "AP"], status="active", merged_into=None),
+        event("e_old", "Old flood", 1, 200, storyline_id="s1", keywords=["flood", "river"], sources=["CNN"], status="active",
+              merged_into=None),
+        event("e_new", "Fresh rate cut", 2, 2, storyline_id="s2", keywords=["central bank"], sources=["Reuters", "AP"],
+              status="active", merged_into=None),
         event("e_gone", "Merged away", 5, 1, storyline_id="s2", keywords=[], sources=["AP"], status="merged", merged_into="e_new"),
         event("e_killed", "Taken down", 0, 1, storyline_id="s3", keywords=[], sources=[], status="withdrawn", merged_into=None),
     ])
@@ -116,7 +123,9 @@ def test_storyline_columns_keywords_and_merged_events(storyline_output):
 
 
 def test_storylines_gathered_from_events_without_their_table(storyline_output):
-    (storyline_output / "storylines" / "storylines.parquet").unlink()
+    store = Snapshots(storyline_output)
+    base = store.current()  # an output written before storylines had their own table
+    store._publish({}, {name: base.file(name) for name in base.tables if name != "storylines"}, base, {})
     lines = Store(storyline_output).storylines().set_index("storyline_id")
     assert list(lines.index) == ["s2", "s1"]  # none from the withdrawn event
     assert lines.loc["s2", "n_events"] == 1 and lines.loc["s2", "headline"] == "Fresh rate cut"
@@ -129,6 +138,11 @@ def test_empty_output_reads_as_empty_tables(tmp_path):
     assert store.runs().empty and store.rejects().empty and store.sources() == []
 
 
-def test_uncommitted_temporaries_are_not_read(today_output):
-    (today_output / "events" / ".events.parquet.tmp").write_bytes(b"half a file")
+def test_uncommitted_snapshots_are_not_read(today_output):
+    staging = today_output / "snapshots" / ".000009-dead.tmp"  # a writer killed mid-commit
+    staging.mkdir()
+    (staging / "events.parquet").write_bytes(b"half a file")
+    written = today_output / "snapshots" / "000009"  # one killed before making its snapshot current
+    written.mkdir()
+    (written / "events.parquet").write_bytes(b"another half")
     assert Store(today_output).event_list(now=NOW).total == 3

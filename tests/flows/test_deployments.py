@@ -25,9 +25,8 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import synth
-from pipeline.config import Settings
 from tests.conftest import ROOT, SEEDS
+from tests.support import synth
 
 pytestmark = pytest.mark.slow
 
@@ -206,7 +205,7 @@ def stack(tmp_path_factory):
 
 
 def read(data: Path, name: str) -> list[dict]:
-    return pq.read_table(data / name).to_pylist()
+    return pq.read_table(data / "current" / f"{name}.parquet").to_pylist()
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +214,7 @@ def seeded(stack):
     data = stack.tmp / "data"
     run_id = stack.run_deployment(
         "storyflow-ingest/ingest",
-        {"inputs": str(SEEDS), "data_dir": str(data), "overrides": {"dup_jaccard": 0.6}},
+        {"inputs": str(SEEDS), "data_dir": str(data), "overrides": {"dedup__jaccard": 0.6}},
     )
     stack.wait_state(run_id, {"COMPLETED"})
     return data, run_id
@@ -226,7 +225,7 @@ def test_run_from_the_ui_api_writes_parquet_and_artifacts(stack, seeded):
     assert len(read(data, "articles")) == 5
     assert sorted(e["size"] for e in read(data, "events")) == [1, 1, 3]
     (run,) = read(data, "runs")
-    assert json.loads(run["parameters"])["dup_jaccard"] == 0.6  # the override reached the pipeline
+    assert json.loads(run["parameters"])["dedup"]["jaccard"] == 0.6  # the override reached the pipeline
 
     artifacts = stack.artifacts_of(run_id)
     assert set(artifacts) == {"markdown", "table", "progress"}
@@ -279,7 +278,7 @@ def click_text(driver, text: str, timeout: float = 90) -> None:
 def deployment_page(stack: Stack, deployment: dict, name: str, window: str = "1400,1600"):
     """The deployment's page in the real Prefect UI, in headless Chromium; a screenshot of a
     failure is left in the test's logs as `name`.png."""
-    from dashboard.testing import headless_chromium
+    from tests.support.browser import headless_chromium
 
     with headless_chromium(stack.tmp / f"profile-{name}", window) as driver:
         driver.get(f"{stack.api_url.removesuffix('/api')}/deployments/deployment/{deployment['id']}")
@@ -298,6 +297,17 @@ def type_over(field, text: str) -> bool:
     field.send_keys(Keys.DELETE)
     field.send_keys(text)
     return field.get_attribute("value") == text
+
+
+def type_date(field, day: str) -> bool:
+    """Type an ISO `day` into a date picker, segment by segment from its first; whether it holds it."""
+    from selenium.webdriver.common.keys import Keys
+
+    year, month, date = day.split("-")
+    field.click()
+    field.send_keys(Keys.HOME)  # the month segment, wherever the click landed
+    field.send_keys(month, date, year)
+    return field.get_attribute("value") == day
 
 
 def save_page_state(driver, stack: Stack, name: str) -> str:
@@ -353,21 +363,19 @@ def test_custom_run_form_in_the_prefect_ui_backfills_a_date_range(stack):
         click_text(driver, "Run")
         click_text(driver, "Custom run")
         click_text(driver, "RunOverrides")
-        source, data_dir = driver.find_elements(By.TAG_NAME, "textarea")
+        source, data_dir = driver.find_elements(By.TAG_NAME, "textarea")[:2]  # the overrides have text boxes too
         source.send_keys(str(SEEDS))
         # select-all and type over the default: clear() alone raced the form, which now and
         # then put "data" back in front of the typed path
         WebDriverWait(driver, 30).until(lambda d: type_over(data_dir, str(data)), "data_dir not replaced")
         start, end = driver.find_elements(By.CSS_SELECTOR, "input[type=date]")
-        start.send_keys("04/01/2017")
-        end.send_keys("04/30/2017")
-        # the float/None switch of the Dup Jaccard field, then its number box (the field is
-        # drawn anew when switched, so it is looked up again)
-        field = "//*[normalize-space(.)='Dup Jaccard (Optional)']/ancestor::*[.//*[normalize-space(.)='float']][1]"
-        driver.find_element(By.XPATH, field + "//*[normalize-space(.)='float' and not(*)]").click()
+        WebDriverWait(driver, 30).until(lambda d: type_date(start, "2017-04-01"), "start date not taken")
+        WebDriverWait(driver, 30).until(lambda d: type_date(end, "2017-04-30"), "end date not taken")
+        # a plain number box under its title: no "or None" switch to flip first
+        field = "//*[normalize-space(.)='Dedup jaccard (Optional)']/following::input[1]"
         WebDriverWait(driver, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
-            lambda d: d.find_elements(By.XPATH, field + "//input"), "no number box for Dup Jaccard")
-        driver.find_element(By.XPATH, field + "//input").send_keys("0.6")
+            lambda d: d.find_elements(By.XPATH, field), "no number box for Dedup jaccard")
+        driver.find_element(By.XPATH, field).send_keys("0.6")
         run = run_started_in_the_ui(driver, stack, deployment["id"], before,
                                     lambda: click_text(driver, "Submit"), "ui-custom-run")
     assert run["parameters"]["start"] == "2017-04-01" and run["parameters"]["end"] == "2017-04-30"
@@ -375,7 +383,7 @@ def test_custom_run_form_in_the_prefect_ui_backfills_a_date_range(stack):
     stack.wait_state(run["id"], {"COMPLETED"})
     assert sorted(a["source_id"][:3] for a in read(data, "articles")) == ["000", "001", "002"]  # April only
     assert [e["size"] for e in read(data, "events")] == [3]
-    assert json.loads(read(data, "runs")[0]["parameters"])["dup_jaccard"] == 0.6
+    assert json.loads(read(data, "runs")[0]["parameters"])["dedup"]["jaccard"] == 0.6
 
 
 def test_nightly_recluster_is_deployed_with_its_schedule_off(stack):
@@ -390,10 +398,10 @@ def test_nightly_recluster_is_deployed_with_its_schedule_off(stack):
 def test_recluster_from_the_ui_api_maps_new_clusters_onto_old_ids(stack, seeded):
     """The recluster deployment, run by hand with a much stricter distance, rebuilds the seeds' events."""
     data = stack.tmp / "recluster-data"
-    shutil.copytree(seeded[0], data)  # the other tests keep the seeded store as it was
+    shutil.copytree(seeded[0], data, symlinks=True)  # the other tests keep the seeded store as it was
     before = {a["article_id"]: a["event_id"] for a in read(data, "articles")}
     run_id = stack.run_deployment("storyflow-recluster/recluster",
-                                  {"data_dir": str(data), "overrides": {"event_distance": 0.05}})
+                                  {"data_dir": str(data), "overrides": {"events__distance": 0.05}})
     stack.wait_state(run_id, {"COMPLETED"})
 
     after = {a["article_id"]: a["event_id"] for a in read(data, "articles")}
@@ -405,9 +413,9 @@ def test_recluster_from_the_ui_api_maps_new_clusters_onto_old_ids(stack, seeded)
     assert set(after.values()) <= set(events) and all(events[e]["size"] == 1 for e in after.values())
     runs = read(data, "runs")
     assert len(runs) == 2 and runs[-1]["inputs"].startswith("recluster")
-    assert json.loads(runs[-1]["parameters"])["event_distance"] == 0.05
+    assert json.loads(runs[-1]["parameters"])["events"]["distance"] == 0.05
     summary = stack.artifacts_of(run_id)["markdown"]["data"]
-    assert "stories that changed event: 2" in summary
+    assert "| stories moved to another event | 2 |" in summary
 
 
 def copies_of_seeds(rng: random.Random) -> dict[str, dict]:
@@ -432,12 +440,12 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
 
 
 def slot_spans(stack: Stack, run_id: str) -> tuple[datetime, datetime]:
-    """When the run took and gave back the store write slot, from its logs (which arrive in batches)."""
+    """When the run took and gave back the store's writer lock, from its logs (which arrive in batches)."""
     deadline = time.monotonic() + 120
     while True:
         logs = stack.logs_of(run_id)
-        held = [datetime.fromisoformat(e["timestamp"]) for e in logs if e["message"].startswith("holding store write slot")]
-        released = [datetime.fromisoformat(e["timestamp"]) for e in logs if e["message"].startswith("released store write slot")]
+        held = [datetime.fromisoformat(e["timestamp"]) for e in logs if e["message"].startswith("holding the store")]
+        released = [datetime.fromisoformat(e["timestamp"]) for e in logs if e["message"].startswith("released the store")]
         if held and released:
             assert len(held) == len(released) == 1, stack.log_text(run_id)
             return held[0], released[0]
@@ -447,12 +455,12 @@ def slot_spans(stack: Stack, run_id: str) -> tuple[datetime, datetime]:
 
 @contextmanager
 def store_held_elsewhere(stack: Stack, data: Path):
-    """Another process holding the write slot of the store `data`, as a long run would (its own Prefect client and lease)."""
+    """Another process holding the writer lock of the store `data`, as a long run would."""
     holder = subprocess.Popen(
         [sys.executable, "-c", (
             "import sys\n"
-            "from prefect.concurrency.sync import concurrency\n"
-            f"with concurrency({Settings(data_dir=data).store_lock()!r}, occupy=1, strict=True):\n"
+            "from pipeline.store import Store\n"
+            f"with Store({str(data)!r}).writer():\n"
             "    print('held', flush=True)\n"
             "    sys.stdin.read()\n"
         )],
@@ -462,7 +470,7 @@ def store_held_elsewhere(stack: Stack, data: Path):
     try:
         assert holder.stdout.readline().strip() == "held"
         yield
-        holder.stdin.close()  # lets it leave the block, releasing the slot
+        holder.stdin.close()  # lets it leave the block, releasing the lock
         assert holder.wait(timeout=120) == 0
     finally:
         if holder.poll() is None:

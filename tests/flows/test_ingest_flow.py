@@ -4,7 +4,6 @@ import shutil
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.config import RunOverrides
 from tests.conftest import SEEDS
 
 pytestmark = pytest.mark.slow
@@ -20,7 +19,7 @@ def seeded_store(tmp_path_factory, prefect_harness):
 
 
 def table(data, name):
-    return pq.read_table(data / name).to_pylist()
+    return pq.read_table(data / "current" / f"{name}.parquet").to_pylist()
 
 
 def test_output_contract(seeded_store):
@@ -105,10 +104,10 @@ def test_recluster_flow_over_the_last_days_leaves_older_stories_alone(seeded_sto
     from flows.recluster import recluster_flow
 
     data = tmp_path / "data"
-    shutil.copytree(seeded_store[0], data)
+    shutil.copytree(seeded_store[0], data, symlinks=True)
     before = {a["article_id"]: a["event_id"] for a in table(data, "articles")}
     # a distance nothing is within would split every event, but the seeds (2017) are older than a week
-    summary = recluster_flow(last_days=7, data_dir=str(data), overrides=RunOverrides(event_distance=0.05))
+    summary = recluster_flow(last_days=7, data_dir=str(data), overrides={"events__distance": 0.05})
     assert {a["article_id"]: a["event_id"] for a in table(data, "articles")} == before
     assert "stories that changed event: 0" in summary
     with pytest.raises(ValueError, match="not both"):
@@ -125,7 +124,7 @@ def test_cli_runs_the_flow_and_prints_a_summary(tmp_path):
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "events: 3" in out.stdout
-    assert pq.read_table(tmp_path / "d" / "articles").num_rows == 5
+    assert pq.read_table(tmp_path / "d" / "current" / "articles.parquet").num_rows == 5
 
 
 def test_inbox_and_versions_across_two_runs(prefect_harness, tmp_path):
@@ -187,10 +186,10 @@ def test_a_damaged_copy_in_a_later_run_folds_under_the_stored_original(seeded_st
     import random
 
     from flows.ingest import ingest_flow
-    from pipeline import synth
+    from tests.support import synth
 
     data = tmp_path / "data"
-    shutil.copytree(seeded_store[0], data)
+    shutil.copytree(seeded_store[0], data, symlinks=True)
     original = (SEEDS / "004_5e2273e794b96277.txt").read_text()
     copy = synth.damage(original, "garble", "medium", random.Random(4))
     inbox = tmp_path / "later.jsonl"
@@ -202,7 +201,7 @@ def test_a_damaged_copy_in_a_later_run_folds_under_the_stored_original(seeded_st
     assert edge["article_id"] == articles["copy-of-004"]["article_id"]
     assert edge["duplicate_of"] == articles["004_5e2273e794b96277"]["article_id"] and edge["rule"]
     assert articles["copy-of-004"]["dup_group_id"] == articles["004_5e2273e794b96277"]["article_id"]
-    assert pq.read_table(data / "_minhash_index").num_rows >= 2  # the index was committed with the run
+    assert pq.read_table(data / "current" / "_minhash_index.parquet").num_rows >= 2  # the index was committed with the run
 
 
 def test_withdrawal_notices_take_stories_down_and_stay_in_force(seeded_store, tmp_path):
@@ -214,10 +213,10 @@ def test_withdrawal_notices_take_stories_down_and_stay_in_force(seeded_store, tm
     import random
 
     from flows.ingest import ingest_flow
-    from pipeline import synth
+    from tests.support import synth
 
     data = tmp_path / "data"
-    shutil.copytree(seeded_store[0], data)
+    shutil.copytree(seeded_store[0], data, symlinks=True)
     original_id = "004_5e2273e794b96277"
     original = (SEEDS / f"{original_id}.txt").read_text()
     copy = synth.damage(original, "garble", "light", random.Random(4))

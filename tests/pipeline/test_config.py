@@ -1,36 +1,55 @@
-"""Per-run overrides of thresholds and model, merged over the configured settings."""
+"""Settings: one section per stage, set from the environment, overridden per run."""
 import pydantic
 import pytest
 
-from pipeline.config import OVERRIDABLE, RunOverrides, Settings
+from pipeline.config import EventConfig, Settings
+
+
+def test_sections_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("STORYFLOW_EVENTS__DISTANCE", "0.4")
+    monkeypatch.setenv("STORYFLOW_DATA_DIR", "/srv/news")
+    settings = Settings()
+    assert settings.events.distance == 0.4 and str(settings.data_dir) == "/srv/news"
+    assert settings.dedup.jaccard == 0.5  # untouched sections keep their defaults
 
 
 def test_overrides_replace_only_the_fields_given(monkeypatch):
-    monkeypatch.setenv("STORYFLOW_EVENT_DISTANCE", "0.4")
+    monkeypatch.setenv("STORYFLOW_EVENTS__DISTANCE", "0.4")
     base = Settings()
-    merged = base.with_overrides(RunOverrides(dup_jaccard=0.7, embedding_model="/models/other"))
-    assert (merged.dup_jaccard, merged.embedding_model) == (0.7, "/models/other")
-    assert merged.event_distance == 0.4  # from the environment, not overridden
-    assert base.dup_jaccard == 0.5 and base.with_overrides(None) is base
+    merged = base.with_overrides({"dedup": {"jaccard": 0.7}, "embedding": {"model": "/models/other"}})
+    assert (merged.dedup.jaccard, merged.embedding.model) == (0.7, "/models/other")
+    assert merged.events.distance == 0.4  # from the environment, not overridden
+    assert base.dedup.jaccard == 0.5 and base.with_overrides(None) is base
 
 
 def test_overrides_are_typed_and_closed():
-    assert RunOverrides.model_validate({"event_distance": "0.6"}).event_distance == 0.6
+    assert Settings().with_overrides({"events": {"distance": "0.6"}}).events.distance == 0.6
     with pytest.raises(pydantic.ValidationError):
-        RunOverrides(event_distance="far")
+        Settings().with_overrides({"events": {"distance": "far"}})
     with pytest.raises(pydantic.ValidationError):
-        RunOverrides(max_input_bytes=1)  # limits and paths are not per-run settings
+        Settings().with_overrides({"events": {"no_such_knob": 1}})
+    with pytest.raises(ValueError):
+        Settings().with_overrides({"nowhere": {"distance": 1}})
 
 
-def test_every_overridable_field_is_a_setting_with_a_description():
-    schema = RunOverrides.model_json_schema()["properties"]
-    assert set(schema) == set(OVERRIDABLE) <= set(Settings.model_fields)
-    assert all(schema[name]["description"] for name in OVERRIDABLE)
+def test_every_setting_says_what_it_means():
+    for section in Settings.model_fields.values():
+        model = section.annotation
+        if isinstance(model, type) and issubclass(model, pydantic.BaseModel):
+            missing = [name for name, f in model.model_fields.items() if not f.description]
+            assert not missing, f"{model.__name__}: {missing}"
+    assert EventConfig.model_config["frozen"]
 
 
-def test_each_store_has_its_own_write_lock_whatever_the_path_spelling(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    here = Settings(data_dir="data").store_lock()
-    assert here == Settings(data_dir=tmp_path / "sub" / ".." / "data").store_lock()
-    assert here != Settings(data_dir="other").store_lock()
-    assert here.startswith("storyflow-store-writer-")
+def test_the_run_form_offers_typed_boxes_that_map_onto_the_sections():
+    from pipeline.config import OVERRIDABLE, RunOverrides
+
+    form = RunOverrides.model_json_schema()["properties"]
+    assert len(form) == sum(map(len, OVERRIDABLE.values()))
+    assert form["events__distance"]["type"] == "number" and "default" not in form["events__distance"]  # no switch
+    assert form["events__distance"]["description"].startswith("max mean blended distance")
+    overrides = RunOverrides(events__distance="0.6", embedding__model="/models/other")
+    assert overrides.by_section() == {"events": {"distance": 0.6}, "embedding": {"model": "/models/other"}}
+    assert Settings().with_overrides(overrides).events.distance == 0.6
+    with pytest.raises(pydantic.ValidationError):
+        RunOverrides(ingest__max_input_bytes=1)  # limits and paths are not per-run settings

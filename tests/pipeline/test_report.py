@@ -54,7 +54,7 @@ def test_run_report_counts_only_this_run():
     assert report.counts == {
         "stories_in": 3, "new_articles": 1, "already_stored": 1, "taken_down": 1, "duplicates_found": 1,
         "exact_duplicates": 1, "rejects": 1, "events_total": 1, "events_created": 0, "events_updated": 1,
-        "events_merged": 0, "events_withdrawn": 1,
+        "events_merged": 0, "events_withdrawn": 1, "stories_moved": 0,
     }
     assert [(r["event_id"], r["change"], r["size"]) for r in report.events_touched] == [("E1", "updated", 2), ("E0", "withdrawn", 0)]
     assert "| `x.jsonl:3` | malformed JSON |" in report.markdown

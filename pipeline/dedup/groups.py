@@ -1,0 +1,191 @@
+"""Groups: fold copies of one story under a canonical story, across runs.
+
+Stories are taken in canonical order (earliest published, cleanest, longest) and each joins
+the group whose canonical story it verifies against directly (`verify`), or starts its own.
+Verifying against the canonical itself (not any member) stops chains A~B~C from merging
+different stories; stored groups keep their canonical and id. Candidates come from the
+sketches (`sketch`) of the new stories against the index of stored ones (`index`) and the
+batch itself, plus equal content hashes.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import numpy as np
+import pyarrow as pa
+
+from pipeline.config import DedupConfig
+from pipeline.dedup.index import DuplicateIndex, seen_times
+from pipeline.dedup.sketch import MAX_BUCKET, Sketcher, candidate_pairs
+from pipeline.dedup.verify import Fingerprint, Rarity, Scores, fingerprint, fingerprints, share_found, verify
+from pipeline.records import Article, DuplicateEdge
+
+FAR_FUTURE = datetime.max.replace(tzinfo=timezone.utc)
+
+DETACHED = re.compile(r"\s[^\w\s]+(?=\s)")  # a token of punctuation only (text padded with spaces)
+
+
+def cleanliness(article: Article) -> float:
+    """Share of original tokens that are not detached punctuation: tokenized copies score lower."""
+    n_tokens = len(article.original_text.split())
+    if not n_tokens:
+        return 0.0
+    return 1.0 - len(DETACHED.findall(f" {article.original_text} ")) / n_tokens
+
+
+def canonical_key(article: Article) -> tuple:
+    """Earliest published, then cleanest, then longest, then id: the rule editors read."""
+    return (
+        article.published_at or FAR_FUTURE,
+        -round(cleanliness(article), 2),
+        -len(article.text),
+        article.article_id,
+    )
+
+
+VIA = "via member "
+CANONICAL_REASON = "earliest published, then cleanest text, then longest (kept once stored)"
+
+
+@dataclass(slots=True)
+class DuplicateResult:
+    edges: list[DuplicateEdge]  # one per non-canonical article
+    group_of: dict[str, str]  # article_id -> dup_group_id (the canonical's id)
+    canonical_reason: str
+    index: pa.Table | None = None  # the index to store with this run's tables
+    n_candidates: int = 0  # candidate pairs verified this run
+
+
+def update_duplicates(
+    new: list[Article],
+    stored: list[Article],
+    previous_group: dict[str, str],
+    previous_edges: list[DuplicateEdge],
+    index_table: pa.Table | None,
+    config: DedupConfig,
+) -> DuplicateResult:
+    """Fold `new` articles into the duplicate groups of `stored` ones.
+
+    New stories are compared with each other and with every indexed story within
+    `config.window_days` of them; stored assignments never change. Index entries older
+    than the window (counted back from the newest story seen) expire. Stored articles
+    missing from the index but inside the window (an older store, another sketch) are
+    indexed again from their text.
+    """
+    sketcher, window = Sketcher.of(config), np.timedelta64(int(config.window_days * 86400e6), "us")
+    index = (DuplicateIndex.from_table(index_table, sketcher) if index_table is not None
+             else DuplicateIndex.empty(sketcher.width))
+    stored_by_id = {a.article_id: a for a in stored}
+    by_id = {**stored_by_id, **{a.article_id: a for a in new}}
+    indexed = set(index.article_id)
+    missing = [a for a in stored if a.article_id not in indexed]
+    missing_times, new_times = seen_times(missing), seen_times(new)
+    # the newest story seen: every stored one is indexed unless missing, and none expires before it
+    newest = max(np.concatenate([index.seen_at, missing_times, new_times, [np.datetime64(0, "us")]]))
+    backfill = [a for a, t in zip(missing, missing_times) if t >= newest - window]
+    index = index.extend(backfill, [previous_group.get(a.article_id, a.article_id) for a in backfill],
+                         sketcher.signatures([a.text for a in backfill]))
+    index = index.select(index.seen_at >= newest - window)
+
+    # candidates among index + new: LSH bands, equal content hashes, and time within the window
+    new_sigs = sketcher.signatures([a.text for a in new])
+    n_old = len(index.article_id)
+    ids = index.article_id + [a.article_id for a in new]
+    times = np.concatenate([index.seen_at, new_times])
+    all_sigs = np.concatenate([index.signatures, new_sigs])
+    keys = sketcher.band_keys(all_sigs)
+    pairs = candidate_pairs(keys, np.arange(n_old, len(ids)), MAX_BUCKET)
+    pairs = pairs[np.abs(times[pairs[:, 0]] - times[pairs[:, 1]]) <= window]
+    step = 1 << 16  # pairs per screening pass: bounded memory on a first build of a large index
+    pairs = pairs[np.concatenate([sketcher.plausible(all_sigs[pairs[lo:lo + step, 0]], all_sigs[pairs[lo:lo + step, 1]])
+                                  for lo in range(0, len(pairs), step)] or [np.zeros(0, bool)])]
+    partners: dict[str, set[str]] = {}
+    for i, j in pairs.tolist():
+        partners.setdefault(ids[i], set()).add(ids[j])
+        partners.setdefault(ids[j], set()).add(ids[i])
+    same_text: dict[str, list[str]] = {}
+    for aid, digest in zip(ids, index.content_hash + [a.content_hash for a in new]):
+        same_text.setdefault(digest, []).append(aid)
+
+    group_of = {a.article_id: previous_group.get(a.article_id) or a.article_id for a in stored}
+    group_of.update(zip(index.article_id, index.group_id))
+    # fingerprint, in one batch, every story that may be verified: candidates and their canonicals
+    needed = {aid for aid in partners if aid in by_id} | {aid for twins in same_text.values() if len(twins) > 1
+                                                        for aid in twins if aid in by_id}
+    needed |= {group_of[aid] for aid in needed if group_of.get(aid) in by_id}
+    needed = sorted(needed)
+    prints = dict(zip(needed, fingerprints([by_id[aid] for aid in needed], config.shingle_words)))
+    rarity = Rarity(list(prints.values()))
+
+    def fp(aid: str) -> Fingerprint:
+        if aid not in prints:
+            prints[aid] = fingerprint(by_id[aid], config.shingle_words)
+        return prints[aid]
+
+    # members that verified against their canonical directly: a copy may reach a group through them
+    direct = {e.article_id for e in previous_edges if not e.rule.startswith(VIA)}
+    edges: list[DuplicateEdge] = []
+    n_verified = 0
+    # only stories with a candidate can join a group; the rest start their own, in any order
+    alone = {a.article_id for a in new if a.article_id not in partners and len(same_text[a.content_hash]) < 2}
+    group_of.update((aid, aid) for aid in alone)
+    for article in sorted((a for a in new if a.article_id not in alone), key=canonical_key):
+        aid = article.article_id
+        twins = {group_of[t] for t in same_text[article.content_hash] if t in group_of and t != aid}
+        members: dict[str, list[str]] = {}
+        for other in sorted(partners.get(aid, ())):
+            if other in group_of:
+                members.setdefault(group_of[other], []).append(other)
+        best: tuple[tuple, str, Scores, str, str] | None = None  # (rank, group, scores, method, rule)
+        for canon in sorted(twins | set(members)):
+            if canon not in by_id:
+                continue  # the canonical's text is no longer stored
+            n_verified += 1
+            scores, rule = verify(fp(aid), fp(canon), config, rarity)
+            method = "exact" if canon in twins else "minhash"
+            if method == "exact":
+                rule = rule or "exact: same text as a member of the group"
+            closest = canon
+            reachable = not rule and scores.char_containment >= config.via_support
+            for member in members.get(canon, []) if reachable else []:
+                # a copy of a copy: one step through a member that verified against the canonical
+                if member in direct and member in by_id:
+                    n_verified += 1
+                    member_rule = verify(fp(aid), fp(member), config, rarity)[1]
+                    if member_rule:
+                        rule, closest = f"{VIA}{member}: {member_rule}", member
+                        break
+            if rule:
+                # the group whose story (the canonical, or the member it reached the group through)
+                # explains most of its text: a short story quoted whole in it explains little
+                rank = (method == "exact", share_found(fp(aid).grams, fp(closest).grams))
+                if best is None or rank > best[0]:
+                    best = (rank, canon, scores, method, rule)
+        if best is None:
+            group_of[aid] = aid
+            continue
+        _, canon, scores, method, rule = best
+        group_of[aid] = canon
+        if not rule.startswith(VIA):
+            direct.add(aid)
+        edges.append(DuplicateEdge(
+            article_id=aid, duplicate_of=canon, similarity=round(max(scores.jaccard, scores.containment), 4),
+            method=method, jaccard=round(scores.jaccard, 4), containment=round(scores.containment, 4),
+            char_containment=round(scores.char_containment, 4), rule=rule,
+        ))
+
+    index = index.extend(new, [group_of[a.article_id] for a in new], new_sigs)
+    index = index.select(index.seen_at >= newest - window)  # new stories can be old too
+    kept_edges = [e for e in previous_edges if e.article_id in stored_by_id]
+    return DuplicateResult(
+        edges=kept_edges + edges, group_of=group_of, canonical_reason=CANONICAL_REASON,
+        index=index.to_table(sketcher), n_candidates=n_verified,
+    )
+
+
+def find_duplicates(articles: list[Article], config: DedupConfig | None = None) -> DuplicateResult:
+    """Duplicate groups within one batch of articles, with no stored state."""
+    return update_duplicates(articles, [], {}, [], None, config or DedupConfig())
+

@@ -1,0 +1,109 @@
+"""Cluster: group stories into events on a distance matrix, and keep event ids stable across runs.
+
+Groups come from average-linkage clustering cut at a distance: a story joins a group only if it
+is close to the group on average, which resists the chaining that single-linkage methods
+(HDBSCAN included) show between same-kind events. Every story ends in a cluster; a story close
+to nothing is an event of one. Fresh clusters are named after the ids their members had before.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial.distance import squareform
+
+
+def cluster_labels(distance: np.ndarray, max_distance: float) -> np.ndarray:
+    """Average-linkage clusters whose mean inner distance stays within `max_distance`.
+
+    Two stories with no chain of pairs within `max_distance` between them can never share a
+    cluster (every pair across would be farther), so each connected part of that graph is
+    linked on its own: far cheaper than one linkage over the window when topics are many.
+    """
+    n = len(distance)
+    labels = np.zeros(n, dtype=int)
+    if n < 2:
+        return labels
+    n_parts, part = connected_components(sparse.csr_matrix(distance <= max_distance), directed=False)
+    order = np.argsort(part, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(part[order]) != 0])
+    next_label = 0
+    for members in np.split(order, starts[1:]):
+        if len(members) == 1:
+            found = np.zeros(1, dtype=int)
+        else:
+            # distance is symmetric: the condensed form takes its upper triangle
+            condensed = squareform(distance[np.ix_(members, members)], checks=False).astype(np.float64)
+            found = fcluster(linkage(condensed, method="average"), t=max_distance, criterion="distance") - 1
+        labels[members] = found + next_label
+        next_label += int(found.max()) + 1
+    return labels
+
+
+def new_id(prefix: str, founder: str, taken: set[str]) -> str:
+    """A fresh id derived from the founding member, never one already used."""
+    salt = 0
+    while True:
+        key = founder if salt == 0 else f"{founder}\x00{salt}"
+        candidate = prefix + hashlib.blake2b(key.encode(), digest_size=6).hexdigest()
+        if candidate not in taken:
+            return candidate
+        salt += 1
+
+
+@dataclass(slots=True)
+class Assignment:
+    event_of: dict[str, str]  # member -> id
+    merged_into: dict[str, str] = field(default_factory=dict)  # absorbed id -> surviving id
+
+
+def _groups(member_ids: list[str], labels: np.ndarray) -> list[list[str]]:
+    clusters: dict[int, list[str]] = {}
+    for mid, label in zip(member_ids, labels):
+        clusters.setdefault(int(label), []).append(mid)
+    return sorted(clusters.values(), key=lambda m: (-len(m), min(m)))
+
+
+def remap_ids(
+    member_ids: list[str],
+    labels: np.ndarray,
+    previous: dict[str, str],
+    known: set[str] = frozenset(),
+    prefix: str = "e_",
+) -> Assignment:
+    """Name fresh clusters after the previous ids their members had (a rebuild).
+
+    Each previous id goes to the cluster holding most of its old members, so it keeps its
+    meaning and as many stories as possible keep their id: (cluster, id) pairs are taken by
+    how many members they share, most first, each cluster and each id at most once (ties: the
+    larger cluster, then the id). A cluster that took no id gets a new one. A previous id no
+    cluster took was absorbed: it is merged into the id now held by most of its old members.
+    Why not let the largest cluster choose first: where one event's stories split, a large
+    cluster of new stories holding a few of them took the id from the cluster holding most of
+    them, so the new stories joined the event (README, Events).
+    """
+    taken: set[str] = set(known) | set(previous.values())
+    groups = _groups(member_ids, labels)  # largest first
+    shared = sorted((-n, position, eid) for position, members in enumerate(groups)
+                    for eid, n in Counter(previous[m] for m in members if m in previous).items())
+    name: dict[int, str] = {}
+    reused: set[str] = set()
+    for _, position, eid in shared:
+        if position not in name and eid not in reused:
+            name[position] = eid
+            reused.add(eid)
+    event_of: dict[str, str] = {}
+    for position, members in enumerate(groups):
+        chosen = name.get(position) or new_id(prefix, min(members), taken)
+        taken.add(chosen)
+        event_of.update(dict.fromkeys(members, chosen))
+    merged_into = {}
+    for old in set(previous[m] for m in member_ids if m in previous) - reused:
+        heirs = Counter(event_of[m] for m in member_ids if previous.get(m) == old)
+        merged_into[old] = min(heirs.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+    return Assignment(event_of, merged_into)

@@ -1,0 +1,211 @@
+"""The run sequence: what one ingest or re-cluster run does, stage by stage, without an orchestrator.
+
+    load -> read -> versions and withdrawals -> copies -> embed -> events -> storylines -> tables -> commit
+
+`ingest_run` and `recluster_run` take the stored state (and the stories read) and return the
+tables to commit; `run_ingest` and `run_recluster` add the store around them (its writer lock,
+the state read from its current snapshot, the commit). Every stage goes through a `Stages` object, which
+times it: the Prefect flows pass one that makes each stage a task with retries and logs, the
+benchmarks and tests use the plain one. Stages never change their inputs in place, so a
+retried stage starts from what the failed attempt was given.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pyarrow as pa
+
+from pipeline import report
+from pipeline.config import Settings
+from pipeline.dedup import DuplicateResult, update_duplicates
+from pipeline.events.assign import EventResult, assign_events
+from pipeline.events.embed import EmbeddingCache, embed_cached
+from pipeline.events.storylines import storylines_of
+from pipeline.ingest import ingest
+from pipeline.ingest.arrivals import Arrivals, arrive, split_notices
+from pipeline.ingest.date_window import published_within
+from pipeline.ingest.inbox import Inbox
+from pipeline.records import Article, IngestResult
+from pipeline.store import Snapshot, Store
+from pipeline.store.state import StoredState, load_state
+from pipeline.store.tables import RunContext, ingest_tables, output_tables
+
+log = logging.getLogger(__name__)
+
+
+class Stages:
+    """Runs the stages of a run in this process, timing each (`timings`, seconds by stage)."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    def run(self, name: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+        began = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - began
+            log.info("stage %s: %.2f s", name, time.perf_counter() - began)
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        """Called by long stages between batches."""
+        log.debug("%s: %d of %d", stage, done, total)
+
+
+@dataclass(slots=True)
+class RunResult:
+    run_id: str
+    tables: dict[str, pa.Table]  # every table to commit
+    report: report.RunReport  # what the run changed, for operators
+    summary: str  # the same, short, for a terminal
+    timings: dict[str, float] = field(default_factory=dict)
+    snapshot: Snapshot | None = None  # the snapshot the run committed, once committed
+
+
+def embed_stories(articles: list[Article], data_dir: Path, settings: Settings,
+                  progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
+    """Vectors by article id; only stories not in the store's embedding cache reach the model."""
+    cache = EmbeddingCache(data_dir, settings.embedding)
+    vectors = embed_cached(articles, cache, settings.embedding, progress)
+    log.info("embedded %d stories, %d from the cache", cache.n_embedded, len(articles) - cache.n_embedded)
+    return dict(zip((a.article_id for a in articles), vectors))
+
+
+def find_copies(arrivals: Arrivals, settings: Settings) -> DuplicateResult:
+    """Fold the run's new stories into the stored copy groups."""
+    state = arrivals.state
+    return update_duplicates(arrivals.new, state.articles, state.group_of, state.duplicate_edges,
+                             state.minhash_index, settings.dedup)
+
+
+def cluster_events(articles: list[Article], dups: DuplicateResult, vectors: dict[str, np.ndarray],
+                   state: StoredState, settings: Settings, rebuild=None) -> EventResult:
+    """Events (and their storylines stay to be found) for every current story."""
+    known = set(state.events.column("event_id").to_pylist())
+    assignment = assign_events(articles, dups.group_of, vectors, state.event_of, known, settings.events, rebuild)
+    return EventResult(assignment.event_of, assignment.merged_into, {})
+
+
+def group_storylines(articles: list[Article], dups: DuplicateResult, events: EventResult,
+                     vectors: dict[str, np.ndarray], state: StoredState, settings: Settings) -> EventResult:
+    storyline_of = storylines_of(articles, dups.group_of, events.event_of, vectors, state.events, settings.storylines)
+    return EventResult(events.event_of, events.merged_into, storyline_of)
+
+
+def ingest_run(
+    state: StoredState,
+    read: IngestResult,
+    settings: Settings,
+    published_from: date | None = None,
+    published_to: date | None = None,
+    stages: Stages | None = None,
+    now: datetime | None = None,
+) -> RunResult:
+    """Add the stories `read` found to `state`; return every table of the store after it.
+
+    A date-windowed run (a backfill) keeps only stories published in [published_from,
+    published_to]; withdrawal notices apply whatever the window: a story taken down stays down.
+    `now` is when the run ingests (default: the clock).
+    """
+    stages = stages or Stages()
+    ctx = RunContext(started_at=now) if now else RunContext()
+    stories, notices = split_notices(read.stories)
+    window = published_within(stories, published_from, published_to)
+    if published_from or published_to:
+        log.info("published %s..%s: %d stories kept, %d outside, %d undated left out", published_from or "",
+                 published_to or "", len(window.stories), window.n_outside, window.n_undated)
+    arrivals = stages.run("versions", arrive, state, window.stories, notices, ctx.started_at)
+    log.info("read %d stories (%d new, %d already stored, %d earlier versions replaced, %d taken down by %d new "
+             "withdrawal notices), %d inputs already ingested, %d rejects", len(read.stories), len(arrivals.fresh),
+             arrivals.n_known, arrivals.n_superseded, arrivals.n_withdrawn, len(arrivals.notices), read.n_seen,
+             len(read.rejects) + len(arrivals.rejects))
+
+    dups = stages.run("copies", find_copies, arrivals, settings)
+    current = arrivals.current
+    canonical = [a for a in current if dups.group_of[a.article_id] == a.article_id]
+    vectors = stages.run("embed", embed_stories, canonical, settings.data_dir, settings,
+                         lambda done, total: stages.progress("embed", done, total))
+    events = stages.run("events", cluster_events, current, dups, vectors, arrivals.state, settings)
+    events = stages.run("storylines", group_storylines, current, dups, events, vectors, arrivals.state, settings)
+
+    def tables() -> dict[str, pa.Table]:
+        out = output_tables(
+            ctx, read.inputs, settings.model_dump(mode="json"), arrivals.state, current, dups, events, vectors,
+            read.rejects + arrivals.rejects,
+            {"n_input_files": read.n_inputs, "n_stories_read": len(read.stories), "n_new_articles": len(arrivals.fresh),
+             "n_already_stored": arrivals.n_known, "n_superseded": arrivals.n_superseded,
+             "n_withdrawn": arrivals.n_withdrawn},
+        )
+        out.update(ingest_tables(ctx, arrivals.state, arrivals.shelved, read.inbox_rows, arrivals.notices))
+        return out
+
+    written = stages.run("tables", tables)
+    return RunResult(ctx.run_id, written, report.run_report(written, ctx.run_id, state.event_of),
+                     report.summary_text(written, ctx.run_id), stages.timings)
+
+
+def read_sources(sources: list[str], state: StoredState, settings: Settings, windowed: bool) -> IngestResult:
+    """Read every source; what earlier runs ingested is skipped (the inbox log). A date-windowed
+    run (a backfill) reads its sources whole and logs nothing, as it takes only part of each
+    file and later windows must still see them."""
+    read = ingest(sources, settings.ingest, Inbox() if windowed else state.inbox)
+    read.inputs = " ".join(sources)
+    if windowed:
+        read.inbox_rows = []
+    return read
+
+
+def recluster_run(state: StoredState, start: datetime | None, end: datetime | None, settings: Settings,
+                  stages: Stages | None = None) -> RunResult:
+    """Re-cluster the stored stories of [start, end] from scratch, mapping new clusters onto old ids."""
+    stages = stages or Stages()
+    ctx = RunContext()
+    dups = state.duplicates()
+    canonical = [a for a in state.articles if dups.group_of[a.article_id] == a.article_id]
+    vectors = stages.run("embed", embed_stories, canonical, settings.data_dir, settings,
+                         lambda done, total: stages.progress("embed", done, total))
+    events = stages.run("events", cluster_events, state.articles, dups, vectors, state, settings, (start, end))
+    events = stages.run("storylines", group_storylines, state.articles, dups, events, vectors, state, settings)
+    span = f"{start.isoformat() if start else '-'}..{end.isoformat() if end else '-'}"
+    written = stages.run("tables", output_tables, ctx, f"recluster {span}", settings.model_dump(mode="json"), state,
+                         state.articles, dups, events, vectors, [],
+                         {"n_input_files": 0, "n_stories_read": 0, "n_new_articles": 0, "n_already_stored": 0})
+    changed = sum(events.event_of[a] != e for a, e in state.event_of.items() if a in events.event_of)
+    log.info("re-clustered %s: %d stories changed event, %d events merged", span, changed, len(events.merged_into))
+    summary = report.summary_text(written, ctx.run_id) + f"\n  stories that changed event: {changed}"
+    return RunResult(ctx.run_id, written, report.run_report(written, ctx.run_id, state.event_of), summary,
+                     stages.timings)
+
+
+def open_store(settings: Settings) -> Store:
+    return Store(settings.data_dir, settings.store.keep_snapshots)
+
+
+def run_ingest(sources: list[str], settings: Settings, published_from: date | None = None,
+               published_to: date | None = None, stages: Stages | None = None) -> RunResult:
+    """Read `sources` into the store at `settings.data_dir`: hold it, read its state, run, commit."""
+    stages = stages or Stages()
+    windowed = bool(published_from or published_to)
+    with open_store(settings).writer(settings.store.lock_timeout_s) as writer:
+        state = stages.run("load", load_state, writer.base)
+        read = stages.run("read", read_sources, sources, state, settings, windowed)
+        result = ingest_run(state, read, settings, published_from, published_to, stages)
+        result.snapshot = stages.run("commit", writer.commit, result.tables, run_id=result.run_id, kind="ingest")
+    return result
+
+
+def run_recluster(start: datetime | None, end: datetime | None, settings: Settings,
+                  stages: Stages | None = None) -> RunResult:
+    """`recluster_run` on the store at `settings.data_dir`: hold it, read its state, commit."""
+    stages = stages or Stages()
+    with open_store(settings).writer(settings.store.lock_timeout_s) as writer:
+        state = stages.run("load", load_state, writer.base)
+        result = recluster_run(state, start, end, settings, stages)
+        result.snapshot = stages.run("commit", writer.commit, result.tables, run_id=result.run_id, kind="recluster")
+    return result
