@@ -295,6 +295,9 @@ class Reading:
         except OSError as exc:  # not logged: a file we could not open is tried again next run
             self.reject(name, f"cannot read: {exc.strerror or exc}")
             return
+        except Exception as exc:
+            self.reject(name, unexpected(exc))
+            return
         row = log_row("file", location, "read", self.now, size=len(blob.data), sha256=blob.sha256)
         if not self.remember(row):
             return

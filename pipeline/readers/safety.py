@@ -17,14 +17,15 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import fields
-from datetime import datetime
 
-from pipeline.readers.common import MAX_VERSION, InputError, as_utc
+from pipeline.readers.common import EARLIEST_TIME, LATEST_TIME, MAX_VERSION, InputError, as_utc
 from pipeline.records import RawStory
 
 SURROGATES = re.compile("[\ud800-\udfff]")
 ID_CONTROLS = re.compile("[\x00-\x1f\x7f]")
-ID_FIELDS = ("source_id",)
+# every other text and time field of a story (the id is checked on its own)
+TEXT_FIELDS = tuple(f.name for f in fields(RawStory) if f.type == "str" and f.name != "source_id")
+TIME_FIELDS = tuple(f.name for f in fields(RawStory) if "datetime" in str(f.type))
 
 
 def printable(text: str) -> str:
@@ -41,7 +42,6 @@ def printable(text: str) -> str:
 
 def vet_story(story: RawStory) -> RawStory:
     """`story` with broken text repaired, or an InputError saying why it cannot be stored."""
-    story.origin = printable(story.origin)
     sid = story.source_id
     if not isinstance(sid, str) or not sid.strip():
         raise InputError("empty id")
@@ -49,13 +49,16 @@ def vet_story(story: RawStory) -> RawStory:
         raise InputError(f"id is not valid Unicode (lone surrogate): {sid[:80]!r}")
     if ID_CONTROLS.search(sid):
         raise InputError(f"id holds control characters: {sid[:80]!r}")
-    for field in fields(RawStory):
-        value = getattr(story, field.name)
-        if isinstance(value, str) and field.name not in ID_FIELDS and SURROGATES.search(value):
-            setattr(story, field.name, SURROGATES.sub("\ufffd", value))
-        elif isinstance(value, datetime):
-            as_utc(value, field.name, value.isoformat())
-    if story.version is not None and not (
-            isinstance(story.version, int) and not isinstance(story.version, bool) and 0 <= story.version <= MAX_VERSION):
-        raise InputError(f"version must be a non-negative integer below 2^63, got {story.version!r}")
+    story.origin = printable(story.origin)
+    for name in TEXT_FIELDS:
+        value = getattr(story, name)
+        if isinstance(value, str) and SURROGATES.search(value):
+            setattr(story, name, SURROGATES.sub("\ufffd", value))
+    for name in TIME_FIELDS:
+        moment = getattr(story, name)
+        if moment is not None and not (moment.tzinfo is not None and EARLIEST_TIME <= moment < LATEST_TIME):
+            setattr(story, name, as_utc(moment, name, moment.isoformat()))
+    version = story.version
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= MAX_VERSION):
+        raise InputError(f"version must be a non-negative integer below 2^63, got {version!r}")
     return story
