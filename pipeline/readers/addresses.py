@@ -22,10 +22,11 @@ from pipeline.readers.common import Deadline, InputError
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-# in the order a reason names them (127.0.0.1 is both loopback and private: loopback says more)
+# in the order a reason names them (127.0.0.1 is both loopback and private: loopback says more;
+# 240.0.0.0/4 is both reserved and, to Python, private)
 REFUSED_KINDS = (
     ("unspecified", "is_unspecified"), ("loopback", "is_loopback"), ("link-local", "is_link_local"),
-    ("multicast", "is_multicast"), ("private", "is_private"), ("reserved", "is_reserved"),
+    ("multicast", "is_multicast"), ("reserved", "is_reserved"), ("private", "is_private"),
 )
 HOST_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$")
 
