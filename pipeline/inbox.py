@@ -44,5 +44,5 @@ class Inbox:
     def discard(self, row: dict) -> None:
         self.seen.discard(key_of(row))
 
-    def copy(self) -> "Inbox":
+    def copy(self) -> Inbox:
         return Inbox(set(self.seen))

@@ -49,7 +49,7 @@ class AllowList:
     networks: tuple[IPNetwork, ...] = field(default_factory=tuple)
 
     @classmethod
-    def parse(cls, entries) -> "AllowList":
+    def parse(cls, entries) -> AllowList:
         """From host names, addresses and CIDR networks; a ValueError names an entry that is none of them."""
         if isinstance(entries, AllowList):
             return entries

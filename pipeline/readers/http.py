@@ -27,8 +27,6 @@ MAX_REDIRECTS = 5
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 SCHEMES = {"http": 80, "https": 443}
 
-__all__ = ["AllowList", "fetch"]
-
 
 class TimedOut(Exception):
     """The fetch's deadline passed."""

@@ -104,7 +104,7 @@ def record_cases(c: Corpus) -> None:
         line = obj_or_text if isinstance(obj_or_text, str) else json.dumps(obj_or_text)
         c.record(family, slug, line, expect, reason, story_id)
 
-    body = lambda: text_for(5000 + c.n)  # noqa: E731
+    body = lambda: text_for(5000 + c.n)
     # lone surrogates: repaired to U+FFFD in text, refused in ids (written as JSON escapes)
     rec("unicode", "surrogate-in-body", '{"id": "sur-body", "body": "%s \\ud800 end"}' % body(), "stored", story_id="sur-body")
     rec("unicode", "surrogate-in-title", '{"id": "sur-title", "title": "T \\udc00", "body": "%s"}' % body(), "stored",
@@ -268,7 +268,7 @@ def entry_cases(c: Corpus) -> None:
 
 def file_cases(c: Corpus) -> None:
     story = text_for(6000).encode()
-    n = lambda: c.n + 1  # noqa: E731  (the number the next case file gets)
+    n = lambda: c.n + 1
     # names that are not UTF-8: read, and named with backslash escapes in ids, origins and the log
     c.file("names", "latin1-file-name-txt", b"caf\xe9", "txt", story, "stored", story_id=f"{n():03d}a-caf\\xe9")
     k = n()
