@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -24,7 +24,21 @@ class StageConfig(BaseModel):
 
 class IngestConfig(StageConfig):
     max_input_bytes: int = Field(20_000_000, gt=0, description="files and HTTP responses larger than this are refused")
-    fetch_timeout_s: float = Field(10.0, gt=0, description="limit for connecting to, and reading, one feed URL")
+    fetch_timeout_s: float = Field(10.0, gt=0, description="one deadline for fetching one feed URL: the name lookup, "
+                                   "connecting, every redirect and the whole body")
+    fetch_allow_hosts: tuple[str, ...] = Field((), description="host names, addresses or CIDR networks that feeds may "
+                                               "be fetched from although not public (loopback, private, link-local "
+                                               "... are refused otherwise), e.g. [\"feeds.internal\", \"10.20.0.0/16\"]")
+    input_deadline_s: float = Field(60.0, gt=0, description="most seconds spent reading one input (file or feed), "
+                                    "checked between chunks and entries: what is left is rejected and read next run")
+
+    @field_validator("fetch_allow_hosts")
+    @classmethod
+    def _allow_list(cls, entries: tuple[str, ...]) -> tuple[str, ...]:
+        from pipeline.ingest.readers.addresses import AllowList
+
+        AllowList.parse(list(entries))  # a ValueError names the entry that is not a host, address or network
+        return entries
 
 
 class DedupConfig(StageConfig):

@@ -40,3 +40,9 @@ class Inbox:
 
     def add(self, row: dict) -> None:
         self.seen.add(key_of(row))
+
+    def discard(self, row: dict) -> None:
+        self.seen.discard(key_of(row))
+
+    def copy(self) -> Inbox:
+        return Inbox(set(self.seen))

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -21,6 +24,24 @@ PREFERRED_ENCODINGS = ("utf_8", "cp1252", "latin_1", "iso8859_15")
 
 class InputError(ValueError):
     """An input (file, feed, entry or record) that cannot be used; the message is the reject reason."""
+
+
+class Deadline:
+    """A point in time after which reading one input stops; checked between chunks and entries."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def passed(self) -> bool:
+        return self.remaining() <= 0
+
+    def check(self, what: str) -> None:
+        if self.passed():
+            raise InputError(f"{what} stopped at the deadline of {self.seconds:g} s")
 
 
 @dataclass(slots=True)
@@ -46,18 +67,28 @@ def read_capped(chunks: Iterator[bytes], max_bytes: int, what: str) -> Blob:
     return Blob(b"".join(parts), digest.hexdigest())
 
 
-def read_file(path: Path, max_bytes: int) -> Blob:
-    """Read a file, refusing one over the limit by its size before reading any of it."""
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise InputError(f"file too large: {size} bytes > limit {max_bytes}")
+def read_file(path: Path, max_bytes: int, deadline: Deadline | None = None) -> Blob:
+    """Read a regular file, refusing one over the limit by its size before reading any of it.
 
-    def chunks():
-        with open(path, "rb") as fh:  # the cap also holds if the file grows while read
+    Opened without blocking and without following a last symlink, then checked by its open
+    handle: a FIFO or device swapped in after the caller looked is refused, not waited on.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    with open(fd, "rb", closefd=True) as fh:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError("not a regular file")
+        if info.st_size > max_bytes:
+            raise InputError(f"file too large: {info.st_size} bytes > limit {max_bytes}")
+
+        def chunks():  # the cap also holds if the file grows while read
             while chunk := fh.read(CHUNK):
                 yield chunk
+                if deadline is not None:
+                    deadline.check("reading the file")
 
-    return read_capped(chunks(), max_bytes, "file")
+        return read_capped(chunks(), max_bytes, "file")
 
 
 def check_not_binary(data: bytes) -> None:
@@ -110,6 +141,13 @@ def decode(data: bytes, declared: str | None = None) -> str:
     return text
 
 
+# Times every common reader of the store can hold (pandas' nanosecond timestamps span
+# 1677-09-21 to 2262-04-11); a time outside is a sender's error, and date arithmetic on it
+# (windows of days either side) would overflow.
+EARLIEST_TIME = datetime(1678, 1, 1, tzinfo=timezone.utc)
+LATEST_TIME = datetime(2262, 1, 1, tzinfo=timezone.utc)
+
+
 def parse_time(value: Any, name: str = "published_at") -> datetime | None:
     """Parse an ISO-8601 / RFC 3339 time or date; naive times are taken as UTC. Result is UTC."""
     if value is None or value == "":
@@ -121,7 +159,7 @@ def parse_time(value: Any, name: str = "published_at") -> datetime | None:
         parsed = datetime.fromisoformat(text)
     except ValueError as exc:
         raise InputError(f"{name} is not an ISO-8601 time: {value!r}") from exc
-    return as_utc(parsed)
+    return as_utc(parsed, name, value)
 
 
 def parse_rfc822_time(value: str | None, name: str) -> datetime | None:
@@ -129,27 +167,45 @@ def parse_rfc822_time(value: str | None, name: str) -> datetime | None:
     if not value or not value.strip():
         return None
     try:
-        return as_utc(parsedate_to_datetime(value.strip()))
-    except (TypeError, ValueError):
+        parsed = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, OverflowError, IndexError):
         try:
             return parse_time(value, name)
         except InputError:
             raise InputError(f"{name} is not an RFC 822 or ISO-8601 time: {value!r}") from None
+    return as_utc(parsed, name, value)
 
 
-def as_utc(moment: datetime) -> datetime:
+def as_utc(moment: datetime, name: str = "time", value: Any = None) -> datetime:
+    """`moment` in UTC (naive: taken as UTC); an InputError if it falls outside the times the store holds."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    try:
+        moment = moment.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00+05:00 is before year 1 in UTC
+        moment = None
+    if moment is None or not EARLIEST_TIME <= moment < LATEST_TIME:
+        raise InputError(f"{name} out of range: {value if value is not None else moment!r} "
+                         f"(times from {EARLIEST_TIME.year} to {LATEST_TIME.year - 1} are accepted)")
+    return moment
+
+
+MAX_VERSION = 2**63 - 1  # the store keeps versions as Parquet int64
 
 
 def parse_version(value: Any) -> int | None:
-    """A story version: a non-negative integer (ninjs sends it as a string)."""
+    """A story version: a non-negative integer that fits int64 (ninjs sends it as a string)."""
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())):
-        raise InputError(f"version must be a non-negative integer, got {value!r}")
-    return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        # ASCII digits only ("²" is a digit to str.isdigit, not to int); 19 digits hold any int64
+        if text.isascii() and text.isdigit() and len(text.lstrip("0")) <= 19:
+            value = int(text)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_VERSION:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "..."
+        raise InputError(f"version must be a non-negative integer below 2^63, got {shown}")
+    return value
 
 
 PUBSTATUSES = {"usable": "usable", "withheld": "withheld", "canceled": "canceled", "cancelled": "canceled"}
@@ -192,6 +248,20 @@ def parse_xml(blob: Blob):
         raise InputError(f"unreadable XML: {exc}") from exc
 
 
+MAX_DEPTH = 256  # element nesting an entry may have (libxml2's default limit); deeper is an attack
+
+
+def deeper_than(elem, limit: int = MAX_DEPTH) -> bool:
+    """Whether `elem`'s tree nests more than `limit` levels (walked without recursion)."""
+    stack = [(elem, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        stack.extend((sub, depth + 1) for sub in node)
+    return False
+
+
 def local(tag: Any) -> str:
     """Tag name without its namespace (``{ns}name`` -> ``name``); comments and PIs give ''."""
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
@@ -218,26 +288,32 @@ SKIP_TAGS = {"script", "style", "head", "noscript", "template"}
 
 
 def element_text(elem) -> str:
-    """Readable text of an (X)HTML / NITF element tree: one line per block element."""
-    out: list[str] = []
+    """Readable text of an (X)HTML / NITF element tree: one line per block element.
 
-    def walk(node):
-        name = local(node.tag).lower()
+    Walked with an explicit stack, not recursion: a tree of any depth is read.
+    """
+    out: list[str] = []
+    # ("open", node) visits a node; ("close", text) appends what follows its children
+    stack: list[tuple[str, Any]] = [("open", elem)]
+    while stack:
+        step, item = stack.pop()
+        if step == "close":
+            out.append(item)
+            continue
+        name = local(item.tag).lower()
         if name in SKIP_TAGS:
-            return
+            continue
         block = name in BLOCK_TAGS
         if block:
             out.append("\n")
-        if isinstance(node.tag, str) and node.text:
-            out.append(node.text)
-        for sub in node:
-            walk(sub)
-            if sub.tail:
-                out.append(sub.tail)
+        if isinstance(item.tag, str) and item.text:
+            out.append(item.text)
         if block:
-            out.append("\n")
-
-    walk(elem)
+            stack.append(("close", "\n"))
+        for sub in reversed(list(item)):
+            if sub.tail:
+                stack.append(("close", sub.tail))
+            stack.append(("open", sub))
     lines = (" ".join(line.split()) for line in "".join(out).split("\n"))
     return "\n".join(line for line in lines if line)
 

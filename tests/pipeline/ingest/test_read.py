@@ -1,8 +1,15 @@
 import json
+import os
+import threading
 from datetime import datetime, timezone
+from pathlib import Path
 
+import pytest
+
+import pipeline.ingest.read as ingest_module
 from pipeline.config import IngestConfig
 from pipeline.ingest import ingest
+from pipeline.ingest.inbox import Inbox
 from tests.conftest import SEED_IDS, SEEDS
 
 
@@ -75,3 +82,109 @@ def test_missing_input_is_a_reject_not_a_crash(tmp_path):
 
 def test_seed_directory_is_the_default_example():
     assert SEEDS.is_dir() and len(SEED_IDS) == 5
+
+
+def three_files(folder):
+    """A good file, the issue's file (good line A, a line nested 50,000 deep, good line B), a good file."""
+    folder.mkdir()
+    (folder / "1-first.txt").write_text("The first story, about the ferry timetable.")
+    (folder / "2-middle.jsonl").write_text("\n".join([
+        json.dumps({"id": "line-a", "body": "Line A: the council approved the budget."}),
+        "[" * 50_000 + "]" * 50_000,
+        json.dumps({"id": "line-b", "body": "Line B: the bridge reopens on Monday."}),
+    ]) + "\n")
+    (folder / "3-last.txt").write_text("The last story, about the library hours.")
+    return ["1-first", "line-a", "line-b", "3-last"]
+
+
+def test_a_second_call_with_the_same_inbox_reads_everything_again(tmp_path):
+    """Prefect retries a task with the very objects it was given: ingest must not change its inbox."""
+    expected = three_files(tmp_path / "inbox")
+    inbox = Inbox()
+    first = ingest(tmp_path / "inbox", inbox=inbox)
+    assert sorted(s.source_id for s in first.stories) == sorted(expected)
+    assert [r.reason for r in first.rejects] == ["malformed JSON: nested too deeply"]
+    assert inbox.seen == set()
+    second = ingest(tmp_path / "inbox", inbox=inbox)
+    assert sorted(s.source_id for s in second.stories) == sorted(expected)
+    assert second.n_seen == 0 and len(second.inbox_rows) == len(first.inbox_rows) == 3
+
+
+def test_a_retry_after_a_call_that_failed_midway_reads_what_the_failed_attempt_saw(tmp_path, monkeypatch):
+    expected = three_files(tmp_path / "inbox")
+    (tmp_path / "inbox" / "2-middle.jsonl").write_text("\n".join(  # readable by any version: only the retry is tested
+        json.dumps({"id": sid, "body": f"Story {sid}."}) for sid in ("line-a", "line-b")) + "\n")
+    inbox = Inbox()
+    real_read_file, calls = ingest_module.read_file, []
+
+    def interrupted_on_the_third_file(path, *args, **kwargs):  # the file system, failing under the reader
+        calls.append(path)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_read_file(path, *args, **kwargs)
+
+    monkeypatch.setattr(ingest_module, "read_file", interrupted_on_the_third_file)
+    with pytest.raises(KeyboardInterrupt):
+        ingest(tmp_path / "inbox", inbox=inbox)
+    monkeypatch.setattr(ingest_module, "read_file", real_read_file)
+    retry = ingest(tmp_path / "inbox", inbox=inbox)
+    assert sorted(s.source_id for s in retry.stories) == sorted(expected)
+    assert retry.n_seen == 0
+
+
+def test_only_regular_files_are_read_and_a_fifo_named_as_the_input_does_not_hang(tmp_path):
+    fifo = tmp_path / "wire.jsonl"
+    os.mkfifo(fifo)
+    outcome = {}
+    reader = threading.Thread(target=lambda: outcome.update(result=ingest([fifo, "/dev/null", "ftp://wire.example/x.xml"])),
+                              daemon=True)
+    reader.start()
+    reader.join(10)
+    assert not reader.is_alive(), "ingest blocked opening a FIFO"
+    reasons = [r.reason for r in outcome["result"].rejects]
+    assert reasons == ["a FIFO (named pipe), not a regular file: not read",
+                       "a character device, not a regular file: not read",
+                       "unsupported URL scheme: only http and https URLs are fetched"]
+
+
+def test_symlinks_are_followed_only_inside_the_inbox_unless_the_caller_names_them(tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "story.txt").write_text("A story kept outside the inbox.")
+    inbox = tmp_path / "real-inbox"
+    (inbox / "sub").mkdir(parents=True)
+    (inbox / "sub" / "kept.txt").write_text("A story inside the inbox, reached through a link too.")
+    (inbox / "link-inside.txt").symlink_to(Path("sub") / "kept.txt")
+    (inbox / "link-outside.txt").symlink_to(outside / "story.txt")
+    (tmp_path / "inbox-link").symlink_to(inbox)  # the inbox itself may be a link: its target is the root
+
+    result = ingest(tmp_path / "inbox-link")
+    assert [s.source_id for s in result.stories] == ["link-inside"]  # its target is logged, so read once
+    assert result.n_seen == 1
+    assert [(Path(r.origin).name, r.reason) for r in result.rejects] == [
+        ("link-outside.txt", "symlink leads outside the inbox: not followed")]
+    named = ingest(inbox / "link-outside.txt")  # a file the caller names is read wherever it lies
+    assert [s.body for s in named.stories] == ["A story kept outside the inbox."]
+
+
+def test_reading_one_input_stops_at_its_deadline_and_the_rest_is_read_next_run(tmp_path):
+    lines = [json.dumps({"id": f"s{i}", "body": f"Story number {i} about the harbour."}) for i in range(50_000)]
+    (tmp_path / "big.jsonl").write_text("\n".join(lines) + "\n")
+    (tmp_path / "small.txt").write_text("A small story read after the big file.")
+    cut = ingest(tmp_path, IngestConfig(input_deadline_s=0.2))
+    assert 0 < len(cut.stories) < 50_001 and "small" in {s.source_id for s in cut.stories}
+    (reject,) = cut.rejects
+    assert "big.jsonl:" in reject.origin and "stopped at the deadline of 0.2 s" in reject.reason
+    assert [Path(r["location"]).name for r in cut.inbox_rows] == ["small.txt"]  # the big file is read again next run
+    whole = ingest(tmp_path)
+    assert len(whole.stories) == 50_001 and not whole.rejects
+
+
+def test_an_undecodable_file_name_is_read_and_named_in_valid_unicode(tmp_path):
+    name = os.fsdecode(b"caf\xe9.txt")
+    (tmp_path / name).write_text("A story whose file name is Latin-1.")
+    result = ingest(tmp_path)
+    (story,) = result.stories
+    assert story.source_id == "caf\\xe9" and story.origin.endswith("/caf\\xe9.txt")
+    (row,) = result.inbox_rows
+    row["location"].encode("utf-8")
