@@ -99,6 +99,8 @@ class EventConfig(StageConfig):
 
 class StorylineConfig(StageConfig):
     distance: float = Field(0.5, description="max mean distance between the events of one storyline")
+    min_shared_names: float = Field(0.3, ge=0, le=1, description="two events share a storyline only if the TF-IDF "
+                                    "cosine of their names reaches this (same-kind events elsewhere do not)")
     time_scale_days: float = Field(60.0, gt=0, description="days apart that add the full time penalty")
     time_weight: float = Field(0.1, ge=0, description="most distance a gap between events can add")
 

@@ -155,3 +155,12 @@ def tfidf_rows(counts: sparse.csr_matrix, max_df: float = 0.5) -> sparse.csr_mat
     rows.eliminate_zeros()
     norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1)).ravel())
     return (sparse.diags(1.0 / np.maximum(norms, 1e-12)).astype(np.float32) @ rows).tocsr()
+
+
+def name_counts(documents: list[str]) -> sparse.csr_matrix:
+    """Per-document counts of the evidence terms that are names (capitalized words), numbers left out."""
+    tokens, token_documents, distinct = _token_ids([CAPITALIZED_OR_NUMBER.findall(doc) for doc in documents])
+    term_ids: dict[str, int] = {}
+    term_of_token = np.array([-1 if term is None or term[0].isdigit() else term_ids.setdefault(term, len(term_ids))
+                              for term in map(_evidence_term, distinct)], dtype=np.int64)
+    return _count_matrix(token_documents, term_of_token[tokens], len(documents))

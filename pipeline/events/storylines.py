@@ -1,9 +1,14 @@
-"""Storylines: events grouped into the ongoing stories they belong to.
+"""Storylines: events grouped into the developing stories they belong to.
 
-An event is represented by the mean embedding of its canonical stories: at this level
-topic similarity is what is wanted (the letters to sanctuary cities and the speech in
-Chicago belong to one story), with a mild penalty for events far apart in time.
-Storyline ids carry over by which events they hold, like event ids.
+A storyline is one matter unfolding: the letters to sanctuary cities, the officials meeting
+about them and the Attorney General's speech on them. Two events of the same kind (two
+earthquakes, two workplace shootings) read alike to a sentence embedding but are two stories,
+so two events may share a storyline only if they share actors, places or issues: the TF-IDF
+cosine of their names (capitalized evidence terms, pooled over each event's stories and
+weighed on the events being grouped) must reach `min_shared_names`. Among such pairs, events
+are grouped by the distance of their mean embeddings, with a mild penalty for events far apart
+in time (average linkage at `distance`). Storyline ids carry over by which events they hold,
+like event ids.
 """
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from datetime import datetime
 import numpy as np
 
 from pipeline.config import StorylineConfig
-from pipeline.events import cluster, similarity
+from pipeline.events import cluster, lexical, similarity
 from pipeline.records import Article
 
 
@@ -30,6 +35,22 @@ def event_centroids(event_of: dict[str, str], vectors: dict[str, np.ndarray]) ->
     return ids, centroids
 
 
+# The distance of two events that share no names: beyond any cut, so average linkage joins a
+# group only where most of its pairs share names.
+UNRELATED = 2.0
+
+
+def shared_names(ids: list[str], event_of: dict[str, str], documents: dict[str, str]) -> np.ndarray:
+    """len(ids) x len(ids) cosine of the events' names, each event's stories pooled, TF-IDF weighed
+    over these events (a name most of them use counts for nothing)."""
+    pooled: dict[str, list[str]] = {e: [] for e in ids}
+    for aid, eid in event_of.items():
+        if eid in pooled and aid in documents:
+            pooled[eid].append(documents[aid])
+    rows = lexical.tfidf_rows(lexical.name_counts(["\n".join(pooled[e]) for e in ids]))
+    return (rows @ rows.T).toarray()
+
+
 def assign_storylines(
     event_of: dict[str, str],
     vectors: dict[str, np.ndarray],
@@ -37,13 +58,19 @@ def assign_storylines(
     previous: dict[str, str],
     known: set[str],
     config: StorylineConfig,
+    documents: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """event id -> storyline id for every event with embedded members."""
+    """event id -> storyline id for every event with embedded members. `documents` (story id ->
+    headline and text) gives the names events must share; without it only embeddings count."""
     ids, centroids = event_centroids(event_of, vectors)
     if not ids:
         return {}
     distance = similarity.blended_distance(centroids @ centroids.T, [event_time.get(e) for e in ids],
                                            config.time_scale_days, config.time_weight)
+    if documents is not None and len(ids) > 1:
+        unrelated = shared_names(ids, event_of, documents) < config.min_shared_names
+        np.fill_diagonal(unrelated, False)
+        distance[unrelated] = UNRELATED
     labels = cluster.cluster_labels(distance, config.distance)
     return cluster.remap_ids(ids, labels, previous, known, prefix="s_").event_of
 
@@ -61,4 +88,5 @@ def storylines_of(articles: list[Article], group_of: dict[str, str], event_of: d
         event_time[eid] = min(event_time.get(eid, t), t)
     return assign_storylines({a.article_id: event_of[a.article_id] for a in canonical},
                              {a.article_id: vectors[a.article_id] for a in canonical},
-                             event_time, previous, set(previous.values()), config)
+                             event_time, previous, set(previous.values()), config,
+                             {a.article_id: similarity.story_document(a) for a in canonical})

@@ -1,9 +1,12 @@
 from datetime import datetime, timezone
 
 import numpy as np
+import pytest
 
 from pipeline.config import StorylineConfig
 from pipeline.events.storylines import assign_storylines
+from pipeline.ingest.normalize import normalize
+from pipeline.records import RawStory
 from pipeline.store.tables import storyline_rows
 
 
@@ -35,3 +38,53 @@ def test_storyline_keywords_put_shared_terms_first_then_the_largest_events_own()
     (row,) = storyline_rows(events)
     assert row["keywords"] == ["shooting", "tallgrass", "fanning", "vancouver", "kraft", "hiller", "accounting", "advisors"]
     assert row["headline"] == "headline big" and row["n_events"] == 3 and row["size"] == 16
+
+
+def embedded(articles):
+    from pipeline.config import EmbeddingConfig
+    from pipeline.events import embed
+
+    return dict(zip((a.article_id for a in articles), embed.embed(articles, EmbeddingConfig())))
+
+
+def storylines_of(groups: list[list], vectors: dict, with_names: bool = True) -> list[str]:
+    """Storyline of each group of articles (one event per group), in group order."""
+    from pipeline.events.similarity import story_document
+
+    event_of = {a.article_id: f"e{k}" for k, group in enumerate(groups) for a in group}
+    when = {f"e{k}": min(a.published_at or a.ingested_at for a in group) for k, group in enumerate(groups)}
+    documents = {a.article_id: story_document(a) for group in groups for a in group} if with_names else None
+    storyline = assign_storylines(event_of, vectors, when, {}, set(), StorylineConfig(), documents)
+    return [storyline[f"e{k}"] for k in range(len(groups))]
+
+
+@pytest.mark.slow
+def test_the_seeds_three_events_are_one_storyline(seed_stories):
+    articles = normalize(seed_stories)
+    by_seed = {a.source_id[:3]: a for a in articles}
+    groups = [[by_seed["000"], by_seed["001"], by_seed["002"]], [by_seed["003"]], [by_seed["004"]]]
+    assert len(set(storylines_of(groups, embedded(articles)))) == 1
+
+
+QUAKES = {
+    "japan": ["A magnitude 6.8 earthquake struck near Sendai on Tuesday, shaking homes and cutting power; "
+              "Miyagi officials said two people were hurt and no tsunami was expected.",
+              "The 6.8 earthquake near Sendai cracked roads and cut power to homes in Miyagi on Tuesday; "
+              "two people were hurt, officials said, and no tsunami was expected."],
+    "chile": ["A magnitude 6.5 earthquake struck near Antofagasta on Tuesday, shaking homes and cutting power; "
+              "Calama officials said three people were hurt and no tsunami was expected.",
+              "The 6.5 earthquake near Antofagasta cracked roads and cut power to homes in Calama on Tuesday; "
+              "three people were hurt, officials said, and no tsunami was expected."],
+}
+
+
+@pytest.mark.slow
+def test_two_earthquakes_in_different_countries_are_two_storylines():
+    when = datetime(2024, 3, 5, tzinfo=timezone.utc)
+    groups = [normalize([RawStory(source_id=f"{place}{i}", body=text, published_at=when)
+                         for i, text in enumerate(texts)], when) for place, texts in QUAKES.items()]
+    vectors = embedded([a for group in groups for a in group])
+    japan, chile = storylines_of(groups, vectors)
+    assert japan != chile
+    # what keeps them apart is the names: on embeddings alone the two quakes are one storyline
+    assert len(set(storylines_of(groups, vectors, with_names=False))) == 1
