@@ -367,6 +367,7 @@ def test_local_scaling_keeps_exact_copies_in_their_event():
     assert len(set(labels[:6])) == 1 and labels[0] != labels[6]
 
 
+@pytest.mark.slow
 def test_rebuild_maps_a_range_and_leaves_the_rest(seed_vectors):
     articles = [a for a in normalize_seed_like()]
     vectors = np.eye(len(articles), dtype=np.float32)

@@ -77,6 +77,7 @@ def table(data_dir, name):
     return Store(data_dir).current().read(name)
 
 
+@pytest.mark.slow  # the real model embeds what the readers let through
 def test_what_the_readers_pass_is_stored_in_parquet_and_the_next_run_is_not_blocked(corpus, read, tmp_path):
     result, _ = read
     data_dir = tmp_path / "data"
