@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipeline.ingest import ingest
 from tests.conftest import WIRE
-from tests.pipeline.ingest.test_readers import BILLION_LAUGHS
+from tests.support.wire import BILLION_LAUGHS
 
 
 def median_seconds(fn, runs: int = 3) -> float:

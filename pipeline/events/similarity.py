@@ -73,8 +73,8 @@ def story_similarity(vectors: np.ndarray, counts: tuple[sparse.csr_matrix, ...],
 def blended_distance(
     similarity: np.ndarray,
     times: list[datetime | None],
-    time_scale_days: float = 3.0,
-    time_weight: float = 0.25,
+    time_scale_days: float,
+    time_weight: float,
 ) -> np.ndarray:
     """1 - similarity (computed in place), plus up to `time_weight` for stories published far apart."""
     dist = np.subtract(1.0, similarity, out=similarity if similarity.dtype == np.float32 else None)

@@ -40,6 +40,7 @@ import filelock
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.config import StoreConfig
 from pipeline.store.schema import SCHEMAS, empty_table
 
 log = logging.getLogger(__name__)
@@ -130,9 +131,9 @@ def write_parquet_atomically(path: Path, table: pa.Table) -> None:
 class Store:
     """A store folder (see the module docstring)."""
 
-    def __init__(self, root: Path | str, keep_snapshots: int = 10):
+    def __init__(self, root: Path | str, keep_snapshots: int | None = None):
         self.root = Path(root)
-        self.keep_snapshots = max(2, keep_snapshots)
+        self.keep_snapshots = max(2, keep_snapshots or StoreConfig().keep_snapshots)
 
     @property
     def snapshots_dir(self) -> Path:
@@ -193,8 +194,10 @@ class Store:
     # --- writing ------------------------------------------------------------------------------
 
     @contextmanager
-    def writer(self, timeout_s: float = 3600.0) -> Iterator["Writer"]:
-        """Hold the store for one read-modify-write; waits up to `timeout_s` for another writer."""
+    def writer(self, timeout_s: float | None = None) -> Iterator["Writer"]:
+        """Hold the store for one read-modify-write; waits up to `timeout_s` (default: the
+        setting's) for another writer."""
+        timeout_s = StoreConfig().lock_timeout_s if timeout_s is None else timeout_s
         self.root.mkdir(parents=True, exist_ok=True)
         lock = filelock.FileLock(str(self.root / LOCK))
         began = time.monotonic()

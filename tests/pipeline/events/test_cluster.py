@@ -159,8 +159,8 @@ def test_time_apart_adds_distance():
     v = np.array([[1.0, 0.0], [1.0, 0.0]], dtype=np.float32)
     near = [datetime(2020, 1, 1, tzinfo=timezone.utc), datetime(2020, 1, 1, 6, tzinfo=timezone.utc)]
     far = [datetime(2020, 1, 1, tzinfo=timezone.utc), datetime(2020, 6, 1, tzinfo=timezone.utc)]
-    assert similarity.blended_distance(v @ v.T, near)[0, 1] < similarity.blended_distance(v @ v.T, far)[0, 1]
-    assert similarity.blended_distance(v @ v.T, [None, far[1]])[0, 1] == pytest.approx(0.0, abs=1e-6)
+    assert similarity.blended_distance(v @ v.T, near, 3.0, 0.25)[0, 1] < similarity.blended_distance(v @ v.T, far, 3.0, 0.25)[0, 1]
+    assert similarity.blended_distance(v @ v.T, [None, far[1]], 3.0, 0.25)[0, 1] == pytest.approx(0.0, abs=1e-6)
 
 
 @pytest.mark.slow
