@@ -323,3 +323,16 @@ def summary_text(report: RunReport, run_id: str, show: int | None = 25) -> str:
                   f"{counted(c['events_total'], 'event')}, {counted(c['storylines_total'], 'storyline')}"]
     return "\n".join(lines)
 
+
+
+def with_rollback_row(runs: pa.Table, ctx, snapshot_id: int, n_events: int, n_articles: int) -> pa.Table:
+    """`runs` of the snapshot a rollback restores, plus a row for the rollback (`ctx`: its `RunContext`)."""
+    from pipeline.records import utcnow
+
+    row = {"run_id": ctx.run_id, "started_at": ctx.started_at, "finished_at": utcnow(), "kind": "rollback",
+           "inputs": f"rollback to snapshot {snapshot_id}", "parameters": "{}", "rolled_back_to": snapshot_id,
+           "flow_run_id": ctx.flow_run.id if ctx.flow_run else None,
+           "flow_run_url": ctx.flow_run.url if ctx.flow_run else None,
+           "n_events": n_events, "n_articles_total": n_articles,
+           **{name: 0 for name in runs.schema.names if name.startswith("n_") and name not in ("n_events", "n_articles_total")}}
+    return pa.concat_tables([runs, pa.Table.from_pylist([row], schema=runs.schema)])

@@ -220,3 +220,20 @@ def run_recluster(start: datetime | None, end: datetime | None, settings: Settin
         result = recluster_run(state, start, end, settings, stages, flow_run)
         result.snapshot = stages.run("commit", writer.commit, result.tables, run_id=result.run_id, kind="recluster")
     return result
+
+
+def run_rollback(settings: Settings, to: int | None = None, flow_run: FlowRunRef | None = None) -> tuple[int | None, Snapshot]:
+    """Make snapshot `to` (default: the one before the current) current again, as a new snapshot whose
+    runs table is the restored one plus a row of kind "rollback"; returns the snapshot id it replaced and the new one."""
+    ctx = RunContext(kind="rollback", flow_run=flow_run)
+
+    def record(target: Snapshot) -> dict[str, pa.Table]:
+        status = target.read("events").column("status").to_pylist()
+        return {"runs": report.with_rollback_row(target.read("runs"), ctx, target.id, status.count("active"),
+                                                 target.tables.get("articles", {}).get("rows", 0))}
+
+    with open_store(settings).writer(settings.store.lock_timeout_s) as writer:
+        before = writer.base.id
+        after = writer.rollback(to, record)
+    log.info("rolled back to snapshot %s as snapshot %s (was %s)", after.manifest["rolled_back_to"], after.id, before)
+    return before, after
