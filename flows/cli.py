@@ -140,10 +140,8 @@ def _run_flow(args, start) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # the model's own loading bar
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    if not args.verbose:  # Prefect's own log lines only from warnings up (a run's full log: -v)
+    if not args.verbose:  # on the terminal, log lines only from warnings up (a run's full log: -v)
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
-        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL", "WARNING")
-        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_TASK_RUNS_LEVEL", "WARNING")
     from flows.progress import RunDisplay
     from flows.server import temporary_server
 
@@ -152,6 +150,8 @@ def _run_flow(args, start) -> int:
         with temporary_server():
             from flows.stages import watching  # Prefect is slow to import: only once the arguments are good
 
+            if not args.verbose:
+                _one_line_failures()
             with display, watching(display):
                 state = start()
     except Exception as exc:  # the server did not start
@@ -163,7 +163,8 @@ def _run_flow(args, start) -> int:
             reason = state.message or "the run did not finish"
         except BaseException as exc:  # noqa: BLE001 - the run's own error, reported in one line
             reason = f"{type(exc).__name__}: {exc}"
-        print(f"storyflow {args.command}: failed, nothing was written: {reason}", file=sys.stderr)
+        print(f"storyflow {args.command}: failed, nothing was written: {reason}"
+              + ("" if args.verbose else " (-v prints the run's whole log)"), file=sys.stderr)
         return EXIT_FAILED
     from pipeline.report import summary_text
 
@@ -175,6 +176,24 @@ def _run_flow(args, start) -> int:
     if counts["stories_in"] == 0 and counts["rejects"] > 0:
         return EXIT_ALL_REJECTED
     return EXIT_OK
+
+
+class _RunErrors:
+    """Drops the errors Prefect logs when a task or flow run fails (a traceback each): the command
+    reports the failure in one line instead."""
+
+    def filter(self, record) -> bool:
+        return not (record.name.startswith(("prefect.flow_runs", "prefect.task_runs")) and record.levelno >= 40)
+
+
+def _one_line_failures() -> None:
+    import logging
+
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, PrefectConsoleHandler):
+            handler.addFilter(_RunErrors())
 
 
 def run(args) -> int:

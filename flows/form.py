@@ -90,6 +90,21 @@ RunSettings.model_rebuild(force=True)
 Unset = SkipJsonSchema[None]
 
 
+def form_schema(properties: dict[str, dict], required: list[str]) -> dict[str, dict]:
+    """A flow's parameter schema as the Prefect UI should draw it. Prefect writes the default of a parameter that
+    may be left out (None) into the schema, and the UI then sends null, which the schema refuses; the default is
+    dropped so an empty box is left out. A model parameter (a `$ref`) gets its type, "object", for the Type column."""
+    fixed = {}
+    for name, prop in properties.items():
+        prop = dict(prop)
+        if name not in required and "default" in prop and prop["default"] is None:
+            del prop["default"]
+        if "$ref" in prop and "type" not in prop:
+            prop["type"] = "object"
+        fixed[name] = prop
+    return fixed
+
+
 def parse_sets(pairs: list[str]) -> RunSettings | None:
     """`--set SECTION__FIELD=VALUE` pairs as validated settings; a ValueError says which pair is wrong."""
     given: dict[str, str] = {}

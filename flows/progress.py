@@ -58,7 +58,7 @@ class RunDisplay:
             from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
             self._bars = Progress(
-                SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=30),
                 TextColumn("{task.fields[count]}"), TimeElapsedColumn(), TimeRemainingColumn(),
                 console=Console(file=self.stream), transient=False, redirect_stdout=False, redirect_stderr=False)
             self._bars.start()
@@ -79,7 +79,7 @@ class RunDisplay:
         self._began[stage] = time.monotonic()
         label = STAGE_LABELS.get(stage, stage)
         if self._bars is not None:
-            self._tasks[stage] = self._bars.add_task(f"{stage:<10} {label}", total=None, count="")
+            self._tasks[stage] = self._bars.add_task(f"{stage:<10}", total=None, count="")  # short: room for the bar
         elif stage in UNITS:  # a long stage: its start, then its progress (the others: one line when done)
             self._line(f"{stage}: {label} …")
 
