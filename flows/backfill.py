@@ -5,8 +5,8 @@ from datetime import date
 
 from prefect import flow
 
+from flows.form import RunSettings, Unset
 from flows.ingest import ingest_flow
-from pipeline.config import RunOverrides
 
 
 @flow(name="storyflow-backfill", log_prints=False)
@@ -15,16 +15,18 @@ def backfill_flow(
     start: date,
     end: date,
     data_dir: str = "data",
-    overrides: RunOverrides | None = None,
+    overrides: RunSettings | Unset = None,
 ) -> str:
-    """Ingest the stories of `source` published from `start` to `end` (UTC days, both included).
+    """Read an archive into the store, keeping only the stories published between two days. The archive is read
+    whole every time, so several backfills can take different dates from the same files.
 
     Args:
-        source: archive folder or file: .txt, .json/.jsonl (simple records or IPTC ninjs), .xml (NewsML-G2, RSS, Atom), .html
-        start: first publication day to take (UTC)
-        end: last publication day to take (UTC)
-        data_dir: the store holding the Parquet tables
-        overrides: thresholds and model for this run only; empty fields keep the configured settings
+        source: The archive: a folder or one file of stories (.txt, .json or .jsonl records, NewsML-G2, RSS or Atom
+            .xml, .html pages). A relative path starts from the folder the deployment was made in.
+        start: The first publication day to take (UTC).
+        end: The last publication day to take (UTC), included.
+        data_dir: The folder holding the results. A relative path starts from the folder the deployment was made in.
+        overrides: Change a few settings for this run only. Leave a box empty to keep its usual value.
     """
     # the ingest flow's body, run inside this flow so its tasks, logs and artifacts belong to this run
     return ingest_flow.fn(inputs=source, data_dir=data_dir, overrides=overrides, published_from=start, published_to=end)

@@ -6,44 +6,67 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.context import FlowRunContext
 
-from flows.stages import PrefectStages
-from pipeline.config import RunOverrides, Settings
+from flows.form import RunSettings, Unset
+from flows.stages import PrefectStages, tell_watchers
+from pipeline.config import Settings
 from pipeline.run import RunResult, run_ingest
+from pipeline.store.tables import FlowRunRef
 
 
-def publish(result: RunResult, kind: str) -> None:
-    """The run's report as artifacts on its page in the UI."""
+def this_flow_run() -> FlowRunRef | None:
+    """The Prefect flow run this code runs in, with its page in the UI where the server has a UI
+    (the command line's temporary server has none: its runs get an id and no link)."""
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:
+        return None
+    from prefect.settings import PREFECT_UI_ENABLED, PREFECT_UI_URL
+
+    ui = PREFECT_UI_URL.value() if PREFECT_UI_ENABLED.value() else None
+    run_id = str(context.flow_run.id)
+    return FlowRunRef(run_id, f"{ui.rstrip('/')}/runs/flow-run/{run_id}" if ui else None)
+
+
+def publish(result: RunResult) -> None:
+    """The run's report as artifacts on its page in the UI, and to this process's watchers."""
+    kind = result.report.kind
     create_markdown_artifact(markdown=result.report.markdown, key=f"storyflow-{kind}-summary",
                              description=f"storyflow {kind} {result.run_id}")
     create_table_artifact(table=result.report.events_touched, key=f"storyflow-{kind}-events",
-                          description="events this run created, updated or merged")
+                          description="events this run created, updated, split, merged or withdrew")
+    if result.report.stories_moved:
+        create_table_artifact(table=result.report.stories_moved, key=f"storyflow-{kind}-moves",
+                              description="stories this run moved to another event")
     get_run_logger().info("run %s committed as snapshot %s: %s", result.run_id,
                           result.snapshot.id if result.snapshot else "-", result.report.counts)
+    tell_watchers(result)
 
 
 @flow(name="storyflow-ingest", log_prints=False)
 def ingest_flow(
     inputs: str = "seeds",
     data_dir: str = "data",
-    feeds: list[str] | None = None,
-    overrides: RunOverrides | None = None,
-    published_from: date | None = None,
-    published_to: date | None = None,
+    feeds: list[str] | Unset = None,
+    overrides: RunSettings | Unset = None,
+    published_from: date | Unset = None,
+    published_to: date | Unset = None,
 ) -> str:
-    """Run the whole pipeline over `inputs` and `feeds` into `data_dir`; return a summary.
-
-    Files and feed entries ingested by earlier runs are skipped (the inbox log).
+    """Read new stories into the store: fold copies together, group stories into events and events into
+    storylines. Files and feed entries that earlier runs read are skipped.
 
     Args:
-        inputs: inbox directory, one file, or a feed URL (relative paths are from the deployment's directory)
-        data_dir: the store holding the Parquet tables
-        feeds: RSS/Atom feed URLs to read as well
-        overrides: thresholds and model for this run only; empty fields keep the configured settings
-        published_from: if set, only stories published on or after this day (UTC)
-        published_to: if set, only stories published on or before this day (UTC)
+        inputs: Where to read stories from: a folder (each story file in it is read once, so later runs read only
+            new files), one file, or a feed address (http or https). A relative path starts from the folder the
+            deployment was made in.
+        data_dir: The folder holding the results. A relative path starts from the folder the deployment was made in.
+        feeds: More RSS or Atom feed addresses to read in the same run.
+        overrides: Change a few settings for this run only. Leave a box empty to keep its usual value.
+        published_from: Only take stories published on or after this day (UTC). Empty: no first day.
+        published_to: Only take stories published on or before this day (UTC). Empty: no last day.
     """
     settings = Settings(data_dir=Path(data_dir)).with_overrides(overrides)
-    result = run_ingest([inputs, *(feeds or [])], settings, published_from, published_to, PrefectStages())
-    publish(result, "run")
+    result = run_ingest([inputs, *(feeds or [])], settings, published_from, published_to, PrefectStages(),
+                        this_flow_run())
+    publish(result)
     return result.summary

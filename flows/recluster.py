@@ -12,32 +12,43 @@ from pathlib import Path
 
 from prefect import flow
 
-from flows.ingest import publish
+from flows.form import RunSettings, Unset
+from flows.ingest import publish, this_flow_run
 from flows.stages import PrefectStages
-from pipeline.config import RunOverrides, Settings
+from pipeline.config import Settings
 from pipeline.ingest.date_window import rebuild_range
 from pipeline.run import run_recluster
 
 
+def _iso(moment: datetime | None) -> str | None:
+    """A time as `rebuild_range` reads it; a time without a zone is UTC."""
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).isoformat()
+
+
 @flow(name="storyflow-recluster", log_prints=False)
 def recluster_flow(
-    start: str | None = None,
-    end: str | None = None,
+    start: datetime | Unset = None,
+    end: datetime | Unset = None,
     data_dir: str = "data",
-    overrides: RunOverrides | None = None,
-    last_days: float | None = None,
+    overrides: RunSettings | Unset = None,
+    last_days: float | Unset = None,
 ) -> str:
-    """Rebuild the events of stories published (or, undated, ingested) from `start` to `end`; return a summary.
+    """Group stored stories into events again from scratch, for a period or for all of them. Events keep their ids
+    where they keep their stories; the report lists the events split and merged and the stories moved.
 
     Args:
-        start: first time of the range, an ISO date or time (UTC unless stated); empty leaves it open
-        end: last time of the range, an ISO date or time (UTC unless stated); empty leaves it open
-        data_dir: the store holding the Parquet tables
-        overrides: thresholds and model for this run only; empty fields keep the configured settings
-        last_days: instead of start and end, the last this many days up to now (for a schedule)
+        start: First publication time of the stories to group again (UTC unless a zone is given; stories without a
+            date count by when they were read). Empty: from the first story.
+        end: Last publication time of the stories to group again. Empty: up to the latest story.
+        data_dir: The folder holding the results. A relative path starts from the folder the deployment was made in.
+        overrides: Change a few settings for this run only, e.g. a stricter "Events: how close". Leave a box empty
+            to keep its usual value.
+        last_days: Instead of start and end: the stories of this many days before the run starts (for a schedule).
     """
-    first, last = rebuild_range(start, end, last_days, datetime.now(timezone.utc))
+    first, last = rebuild_range(_iso(start), _iso(end), last_days, datetime.now(timezone.utc))
     settings = Settings(data_dir=Path(data_dir)).with_overrides(overrides)
-    result = run_recluster(first, last, settings, PrefectStages())
-    publish(result, "recluster")
+    result = run_recluster(first, last, settings, PrefectStages(), this_flow_run())
+    publish(result)
     return result.summary

@@ -8,6 +8,7 @@ when the run ends.
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
 import signal
 import socket
@@ -16,6 +17,7 @@ import sys
 import time
 import urllib.request
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 PR_SET_PDEATHSIG = 1
@@ -45,20 +47,58 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def _send_what_is_queued(timeout_s: float = 10.0) -> None:
+    """Let Prefect's background senders (run logs, events) finish before the server stops: a sender
+    left with work for a server that is gone retries for minutes before the process can exit."""
+    if "prefect" not in sys.modules:
+        return
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        try:
+            worker.drain_all(timeout=timeout_s)
+        except Exception:  # noqa: BLE001 - stopping anyway; at worst the exit is slow
+            pass
+
+
+@contextmanager
+def _api_url_set(url: str) -> Iterator[None]:
+    """`PREFECT_API_URL` for this process. Prefect reads its settings from the environment once, when it is
+    first imported: before that, the environment is enough; after it, its settings are replaced too."""
+    os.environ["PREFECT_API_URL"] = url
+    os.environ["PREFECT_UI_ENABLED"] = "false"  # this server has no UI: runs on it have no page to link to
+    try:
+        if "prefect" not in sys.modules:
+            yield
+        else:
+            from prefect.settings import PREFECT_API_URL, PREFECT_UI_ENABLED, temporary_settings
+
+            with temporary_settings(updates={PREFECT_API_URL: url, PREFECT_UI_ENABLED: False}):
+                yield
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        os.environ.pop("PREFECT_UI_ENABLED", None)
+
+
 @contextmanager
 def temporary_server(timeout_s: float = 120.0) -> Iterator[str]:
-    """The API URL to use: `PREFECT_API_URL` if set, else a server started for this process."""
+    """The API URL to use: `PREFECT_API_URL` if set, else a server started for this process.
+
+    Call it before importing Prefect (the flows) where possible: Prefect is slow to import.
+    """
     if os.environ.get("PREFECT_API_URL"):
         yield os.environ["PREFECT_API_URL"]
         return
-    import prefect
+    # where Prefect is installed, without importing it (which would read its settings before the URL is set)
+    prefect_dir = importlib.util.find_spec("prefect").submodule_search_locations[0]
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}/api"
     env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
     parent = os.getpid()
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent), "--factory",
+        [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect_dir).parent), "--factory",
          "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "error",
          "--lifespan", "on"],
         env=env, preexec_fn=lambda: _die_with_parent(parent),
@@ -71,11 +111,11 @@ def temporary_server(timeout_s: float = 120.0) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the temporary Prefect server did not answer within {timeout_s:.0f} s")
             time.sleep(0.2)
-        os.environ["PREFECT_API_URL"] = url
-        try:
-            yield url
-        finally:
-            os.environ.pop("PREFECT_API_URL", None)
+        with _api_url_set(url):
+            try:
+                yield url
+            finally:
+                _send_what_is_queued()
     finally:
         server.terminate()
         try:

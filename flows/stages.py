@@ -3,12 +3,15 @@
 The run sequence lives in `pipeline.run`; this only decides how each stage runs under Prefect:
 as a task named after the stage (so the UI shows the run stage by stage), with retries and
 backoff for the stages that touch files, feeds or the store, and the embedding progress as a
-progress artifact.
+progress artifact. Watchers in this process (the command line's progress display) are told
+when each stage starts and ends, how far a long stage is, and the run's result.
 """
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+import time
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Protocol
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
@@ -16,7 +19,7 @@ from prefect.cache_policies import NONE
 from prefect.context import FlowRunContext, TaskRunContext
 from prefect.logging.handlers import APILogHandler
 
-from pipeline.run import Stages
+from pipeline.run import RunResult, Stages
 
 # I/O that can fail for passing reasons (network mounts, a file still being copied, a feed
 # that times out) is retried with backoff; the stages do not change their inputs, so a retry
@@ -41,6 +44,45 @@ if not any(isinstance(h, RunLogHandler) for h in _pipeline_log.handlers):
 _pipeline_log.setLevel(logging.INFO)
 
 
+class Watcher(Protocol):
+    """Follows the runs of this process (flows/progress.py shows them on a terminal)."""
+
+    def stage_started(self, stage: str) -> None: ...
+
+    def stage_finished(self, stage: str, seconds: float, failed: bool) -> None: ...
+
+    def progress(self, stage: str, done: int, total: int) -> None: ...
+
+    def run_finished(self, result: RunResult) -> None: ...
+
+
+_watchers: list[Watcher] = []
+_log = logging.getLogger(__name__)
+
+
+def _tell(event: str, *args: Any) -> None:
+    """Call `event` on every watcher; a watcher that fails is logged, never fails the run."""
+    for watcher in list(_watchers):
+        try:
+            getattr(watcher, event)(*args)
+        except Exception:  # noqa: BLE001 - a display's bug must not cost a run
+            _log.warning("watcher %r failed on %s", watcher, event, exc_info=True)
+
+
+@contextmanager
+def watching(watcher: Watcher) -> Iterator[Watcher]:
+    """Tell `watcher` about the runs made in this process while inside the block."""
+    _watchers.append(watcher)
+    try:
+        yield watcher
+    finally:
+        _watchers.remove(watcher)
+
+
+def tell_watchers(result: RunResult) -> None:
+    _tell("run_finished", result)
+
+
 class PrefectStages(Stages):
     def __init__(self) -> None:
         super().__init__()
@@ -49,9 +91,17 @@ class PrefectStages(Stages):
     def run(self, name: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         options = IO_RETRIES if name in IO_STAGES else {}
         stage = task(fn, name=name, cache_policy=NONE, **options)
-        return super().run(name, stage, *args, **kwargs)
+        _tell("stage_started", name)
+        began, failed = time.perf_counter(), True
+        try:
+            out = super().run(name, stage, *args, **kwargs)
+            failed = False
+            return out
+        finally:
+            _tell("stage_finished", name, time.perf_counter() - began, failed)
 
     def progress(self, stage: str, done: int, total: int) -> None:
+        _tell("progress", stage, done, total)
         percent = 100.0 * done / total if total else 100.0
         description = f"{stage}: {done} of {total}"
         if stage not in self._progress:

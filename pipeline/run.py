@@ -34,7 +34,7 @@ from pipeline.ingest.inbox import Inbox
 from pipeline.records import Article, IngestResult
 from pipeline.store import Snapshot, Store
 from pipeline.store.state import StoredState, load_state
-from pipeline.store.tables import RunContext, ingest_tables, output_tables
+from pipeline.store.tables import FlowRunRef, RunContext, ingest_tables, output_tables
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class RunResult:
     run_id: str
     tables: dict[str, pa.Table]  # every table to commit
     report: report.RunReport  # what the run changed, for operators
-    summary: str  # the same, short, for a terminal
+    summary: str  # the same, short, for a terminal (`report.summary_text` lists more or fewer events)
     timings: dict[str, float] = field(default_factory=dict)
     snapshot: Snapshot | None = None  # the snapshot the run committed, once committed
 
@@ -106,15 +106,19 @@ def ingest_run(
     published_to: date | None = None,
     stages: Stages | None = None,
     now: datetime | None = None,
+    flow_run: FlowRunRef | None = None,
 ) -> RunResult:
     """Add the stories `read` found to `state`; return every table of the store after it.
 
     A date-windowed run (a backfill) keeps only stories published in [published_from,
     published_to]; withdrawal notices apply whatever the window: a story taken down stays down.
-    `now` is when the run ingests (default: the clock).
+    `now` is when the run ingests (default: the clock); `flow_run` the orchestrator's run that
+    runs this one, if any (recorded in the runs table).
     """
     stages = stages or Stages()
-    ctx = RunContext(started_at=now) if now else RunContext()
+    ctx = RunContext(kind="backfill" if published_from or published_to else "ingest", flow_run=flow_run)
+    if now:
+        ctx.started_at = now
     stories, notices = split_notices(read.stories)
     window = published_within(stories, published_from, published_to)
     if published_from or published_to:
@@ -140,14 +144,21 @@ def ingest_run(
             read.rejects + arrivals.rejects,
             {"n_input_files": read.n_inputs, "n_stories_read": len(read.stories), "n_new_articles": len(arrivals.fresh),
              "n_already_stored": arrivals.n_known, "n_superseded": arrivals.n_superseded,
-             "n_withdrawn": arrivals.n_withdrawn},
+             "n_withdrawn": arrivals.n_withdrawn, "n_inputs_seen": read.n_seen,
+             "n_outside_window": window.n_outside + window.n_undated},
         )
         out.update(ingest_tables(ctx, arrivals.state, arrivals.shelved, read.inbox_rows, arrivals.notices))
         return out
 
     written = stages.run("tables", tables)
-    return RunResult(ctx.run_id, written, report.run_report(written, ctx.run_id, state.event_of),
-                     report.summary_text(written, ctx.run_id), stages.timings)
+    return reported(written, ctx.run_id, state, stages)
+
+
+def reported(written: dict[str, pa.Table], run_id: str, state: StoredState, stages: Stages) -> RunResult:
+    """The run's result with its report; the report's per-run figures are written into its runs row too."""
+    run_report = report.run_report(written, run_id, state.event_of)
+    written["runs"] = report.with_run_figures(written["runs"], run_id, run_report.counts)
+    return RunResult(run_id, written, run_report, report.summary_text(run_report, run_id), stages.timings)
 
 
 def read_sources(sources: list[str], state: StoredState, settings: Settings, windowed: bool) -> IngestResult:
@@ -162,10 +173,10 @@ def read_sources(sources: list[str], state: StoredState, settings: Settings, win
 
 
 def recluster_run(state: StoredState, start: datetime | None, end: datetime | None, settings: Settings,
-                  stages: Stages | None = None) -> RunResult:
+                  stages: Stages | None = None, flow_run: FlowRunRef | None = None) -> RunResult:
     """Re-cluster the stored stories of [start, end] from scratch, mapping new clusters onto old ids."""
     stages = stages or Stages()
-    ctx = RunContext()
+    ctx = RunContext(kind="recluster", flow_run=flow_run)
     dups = state.duplicates()
     canonical = [a for a in state.articles if dups.group_of[a.article_id] == a.article_id]
     vectors = stages.run("embed", embed_stories, canonical, settings.data_dir, settings,
@@ -175,12 +186,11 @@ def recluster_run(state: StoredState, start: datetime | None, end: datetime | No
     span = f"{start.isoformat() if start else '-'}..{end.isoformat() if end else '-'}"
     written = stages.run("tables", output_tables, ctx, f"recluster {span}", settings.model_dump(mode="json"), state,
                          state.articles, dups, events, vectors, [],
-                         {"n_input_files": 0, "n_stories_read": 0, "n_new_articles": 0, "n_already_stored": 0})
+                         {"n_input_files": 0, "n_stories_read": 0, "n_new_articles": 0, "n_already_stored": 0,
+                          "n_superseded": 0, "n_withdrawn": 0, "n_inputs_seen": 0, "n_outside_window": 0})
     changed = sum(events.event_of[a] != e for a, e in state.event_of.items() if a in events.event_of)
     log.info("re-clustered %s: %d stories changed event, %d events merged", span, changed, len(events.merged_into))
-    summary = report.summary_text(written, ctx.run_id) + f"\n  stories that changed event: {changed}"
-    return RunResult(ctx.run_id, written, report.run_report(written, ctx.run_id, state.event_of), summary,
-                     stages.timings)
+    return reported(written, ctx.run_id, state, stages)
 
 
 def open_store(settings: Settings) -> Store:
@@ -188,24 +198,42 @@ def open_store(settings: Settings) -> Store:
 
 
 def run_ingest(sources: list[str], settings: Settings, published_from: date | None = None,
-               published_to: date | None = None, stages: Stages | None = None) -> RunResult:
+               published_to: date | None = None, stages: Stages | None = None,
+               flow_run: FlowRunRef | None = None) -> RunResult:
     """Read `sources` into the store at `settings.data_dir`: hold it, read its state, run, commit."""
     stages = stages or Stages()
     windowed = bool(published_from or published_to)
     with open_store(settings).writer(settings.store.lock_timeout_s) as writer:
         state = stages.run("load", load_state, writer.base)
         read = stages.run("read", read_sources, sources, state, settings, windowed)
-        result = ingest_run(state, read, settings, published_from, published_to, stages)
-        result.snapshot = stages.run("commit", writer.commit, result.tables, run_id=result.run_id, kind="ingest")
+        result = ingest_run(state, read, settings, published_from, published_to, stages, flow_run=flow_run)
+        result.snapshot = stages.run("commit", writer.commit, result.tables, run_id=result.run_id, kind=result.report.kind)
     return result
 
 
 def run_recluster(start: datetime | None, end: datetime | None, settings: Settings,
-                  stages: Stages | None = None) -> RunResult:
+                  stages: Stages | None = None, flow_run: FlowRunRef | None = None) -> RunResult:
     """`recluster_run` on the store at `settings.data_dir`: hold it, read its state, commit."""
     stages = stages or Stages()
     with open_store(settings).writer(settings.store.lock_timeout_s) as writer:
         state = stages.run("load", load_state, writer.base)
-        result = recluster_run(state, start, end, settings, stages)
+        result = recluster_run(state, start, end, settings, stages, flow_run)
         result.snapshot = stages.run("commit", writer.commit, result.tables, run_id=result.run_id, kind="recluster")
     return result
+
+
+def run_rollback(settings: Settings, to: int | None = None, flow_run: FlowRunRef | None = None) -> tuple[int | None, Snapshot]:
+    """Make snapshot `to` (default: the one before the current) current again, as a new snapshot whose
+    runs table is the restored one plus a row of kind "rollback"; returns the snapshot id it replaced and the new one."""
+    ctx = RunContext(kind="rollback", flow_run=flow_run)
+
+    def record(target: Snapshot) -> dict[str, pa.Table]:
+        status = target.read("events").column("status").to_pylist()
+        return {"runs": report.with_rollback_row(target.read("runs"), ctx, target.id, status.count("active"),
+                                                 target.tables.get("articles", {}).get("rows", 0))}
+
+    with open_store(settings).writer(settings.store.lock_timeout_s) as writer:
+        before = writer.base.id
+        after = writer.rollback(to, record)
+    log.info("rolled back to snapshot %s as snapshot %s (was %s)", after.manifest["rolled_back_to"], after.id, before)
+    return before, after

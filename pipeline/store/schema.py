@@ -101,6 +101,8 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("last_seen", TS),
         ("keywords", pa.list_(pa.string())),
     ]),
+    # one row per run; the n_ columns count what this run did, except the four marked "store"
+    # (totals after it). Columns after n_articles_total were added later: null in older rows.
     "runs": pa.schema([
         ("run_id", pa.string()),
         ("started_at", TS),
@@ -114,10 +116,23 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("n_superseded", pa.int64()),  # versions moved to article_versions by this run
         ("n_withdrawn", pa.int64()),  # stories taken down by withdrawal notices in this run
         ("n_rejects", pa.int64()),
-        ("n_exact_duplicates", pa.int64()),
-        ("n_near_duplicates", pa.int64()),
-        ("n_events", pa.int64()),
-        ("n_articles_total", pa.int64()),
+        ("n_exact_duplicates", pa.int64()),  # store: copy links of the exact kind
+        ("n_near_duplicates", pa.int64()),  # store: copy links of every other kind
+        ("n_events", pa.int64()),  # store: active events
+        ("n_articles_total", pa.int64()),  # store: current stories
+        ("kind", pa.string()),  # "ingest", "backfill" (a published-date window), "recluster" or "rollback"
+        ("flow_run_id", pa.string()),  # the orchestrator's run (Prefect flow run) that ran it; null if none
+        ("flow_run_url", pa.string()),  # its page in the orchestrator's UI, where there is a lasting one
+        ("n_inputs_seen", pa.int64()),  # inputs skipped because an earlier run ingested them
+        ("n_outside_window", pa.int64()),  # stories read but outside a backfill's dates (or undated)
+        ("n_new_copies", pa.int64()),  # new stories found to be copies of another
+        ("n_events_created", pa.int64()),
+        ("n_events_updated", pa.int64()),  # gained or lost stories
+        ("n_events_split", pa.int64()),  # gave stories to other events (re-cluster)
+        ("n_events_merged", pa.int64()),  # absorbed another event
+        ("n_events_withdrawn", pa.int64()),  # every story taken down
+        ("n_stories_moved", pa.int64()),  # stories that changed event
+        ("rolled_back_to", pa.int64()),  # a rollback: the snapshot made current again
     ]),
     # hidden (a leading "_": plain Parquet readers of the folder skip it): the copy index,
     # committed with the tables so it never disagrees with them; derived, rebuilt if unreadable

@@ -323,8 +323,11 @@ class Writer:
             shutil.rmtree(staging, ignore_errors=True)
         return self.committed
 
-    def rollback(self, to: int | None = None) -> Snapshot:
-        """Commit a copy of snapshot `to` (default: the one before the current) as the newest."""
+    def rollback(self, to: int | None = None, record=None) -> Snapshot:
+        """Commit a copy of snapshot `to` (default: the one before the current) as the newest.
+
+        `record(target_snapshot)`, if given, returns tables to write in place of the target's (the
+        runs table with a row for the rollback); the others are linked as they were."""
         if self.base.id is None:
             raise StoreError(f"{self.store.root} has no snapshot to roll back from")
         kept = self.store.committed_ids()
@@ -340,7 +343,20 @@ class Writer:
         for path in links.values():
             if not path.is_file():
                 raise StoreError(f"{path}: missing, snapshot {to} cannot be restored")
-        self.committed = self.store._publish({}, links, self.base, {"kind": "rollback", "rolled_back_to": to})
+        replaced = record(target) if record else {}
+        staging = self.store.snapshots_dir / f".write-{uuid.uuid4().hex[:8]}.tmp"
+        staging.mkdir(parents=True)
+        files = {}
+        for name, table in replaced.items():
+            files[name] = staging / table_file_name(name)
+            pq.write_table(table.cast(SCHEMAS[name]), files[name], compression="zstd")
+            with open(files[name], "rb") as fh:
+                os.fsync(fh.fileno())
+            links.pop(name, None)
+        try:
+            self.committed = self.store._publish(files, links, self.base, {"kind": "rollback", "rolled_back_to": to})
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         return self.committed
 
 

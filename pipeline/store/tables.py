@@ -20,10 +20,24 @@ from pipeline.store.schema import to_table
 from pipeline.store.state import StoredState
 
 
+@dataclass(frozen=True, slots=True)
+class FlowRunRef:
+    """The orchestrator's run (a Prefect flow run) that ran a pipeline run, for the runs table."""
+
+    id: str
+    url: str | None = None  # its page in a UI that outlives the run; None when there is none
+
+
+def new_run_id() -> str:
+    return utcnow().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
 @dataclass(slots=True)
 class RunContext:
-    run_id: str = field(default_factory=lambda: utcnow().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6])
+    run_id: str = field(default_factory=new_run_id)
     started_at: datetime = field(default_factory=utcnow)
+    kind: str = "ingest"  # the runs table's kind: ingest, backfill, recluster
+    flow_run: FlowRunRef | None = None
 
 
 def ingest_tables(ctx: RunContext, state: StoredState, superseded: list[Superseded], inbox_rows: list[dict],
@@ -155,6 +169,9 @@ def output_tables(
         "n_near_duplicates": sum(e.method != "exact" for e in dups.edges),
         "n_events": len(active),
         "n_articles_total": len(all_articles),
+        "kind": ctx.kind,
+        "flow_run_id": ctx.flow_run.id if ctx.flow_run else None,
+        "flow_run_url": ctx.flow_run.url if ctx.flow_run else None,
         **counts,
     }
     reject_rows = [{"run_id": ctx.run_id, "origin": r.origin, "reason": r.reason, "rejected_at": r.rejected_at} for r in rejects]

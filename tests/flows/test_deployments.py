@@ -226,6 +226,10 @@ def test_run_from_the_ui_api_writes_parquet_and_artifacts(stack, seeded):
     assert sorted(e["size"] for e in read(data, "events")) == [1, 1, 3]
     (run,) = read(data, "runs")
     assert json.loads(run["parameters"])["dedup"]["jaccard"] == 0.6  # the override reached the pipeline
+    # the runs table links the run to its page in the UI
+    assert run["kind"] == "ingest" and run["flow_run_id"] == run_id
+    assert run["flow_run_url"] == f"{stack.api_url.removesuffix('/api')}/runs/flow-run/{run_id}"
+    assert stack.request("GET", f"/flow_runs/{run_id}").status_code == 200
 
     artifacts = stack.artifacts_of(run_id)
     assert set(artifacts) == {"markdown", "table", "progress"}
@@ -362,7 +366,6 @@ def test_custom_run_form_in_the_prefect_ui_backfills_a_date_range(stack):
     with deployment_page(stack, deployment, "ui-custom-run", window="1400,3000") as driver:
         click_text(driver, "Run")
         click_text(driver, "Custom run")
-        click_text(driver, "RunOverrides")
         source, data_dir = driver.find_elements(By.TAG_NAME, "textarea")[:2]  # the overrides have text boxes too
         source.send_keys(str(SEEDS))
         # select-all and type over the default: clear() alone raced the form, which now and
@@ -371,25 +374,69 @@ def test_custom_run_form_in_the_prefect_ui_backfills_a_date_range(stack):
         start, end = driver.find_elements(By.CSS_SELECTOR, "input[type=date]")
         WebDriverWait(driver, 30).until(lambda d: type_date(start, "2017-04-01"), "start date not taken")
         WebDriverWait(driver, 30).until(lambda d: type_date(end, "2017-04-30"), "end date not taken")
-        # a plain number box under its title: no "or None" switch to flip first
-        field = "//*[normalize-space(.)='Dedup jaccard (Optional)']/following::input[1]"
+        # the settings shown at once, each a plain number box under its title: no "or None" switch to flip first
+        field = "//*[normalize-space(.)='Copies: shared wording (Optional)']/following::input[1]"
         WebDriverWait(driver, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
-            lambda d: d.find_elements(By.XPATH, field), "no number box for Dedup jaccard")
+            lambda d: d.find_elements(By.XPATH, field), "no number box for Copies: shared wording")
         driver.find_element(By.XPATH, field).send_keys("0.6")
         run = run_started_in_the_ui(driver, stack, deployment["id"], before,
                                     lambda: click_text(driver, "Submit"), "ui-custom-run")
     assert run["parameters"]["start"] == "2017-04-01" and run["parameters"]["end"] == "2017-04-30"
     assert run["parameters"]["source"] == str(SEEDS) and run["parameters"]["data_dir"] == str(data)
+    assert "overrides" in run["parameters"] and None not in run["parameters"].values()  # empty boxes left out
     stack.wait_state(run["id"], {"COMPLETED"})
     assert sorted(a["source_id"][:3] for a in read(data, "articles")) == ["000", "001", "002"]  # April only
     assert [e["size"] for e in read(data, "events")] == [3]
     assert json.loads(read(data, "runs")[0]["parameters"])["dedup"]["jaccard"] == 0.6
+    assert read(data, "runs")[0]["kind"] == "backfill"
+
+
+def test_every_parameter_of_every_deployment_has_a_type_and_words_for_it(stack):
+    """The form as the UI draws it: a Type for each parameter (the Parameters tab's column), a description,
+    no null default (the UI would send it for an empty box, and the schema refuses null), date pickers."""
+    for name in ("storyflow-ingest/ingest", "storyflow-backfill/backfill", "storyflow-recluster/recluster"):
+        deployment = stack.deployment(name)
+        assert len(deployment["description"]) > 80
+        schema = deployment["parameter_openapi_schema"]
+        for key, prop in schema["properties"].items():
+            assert prop.get("type") and len(prop.get("description", "")) > 20, (name, key, prop)
+            assert "anyOf" not in prop and prop.get("default", "") is not None, (name, key, prop)
+        settings = schema["definitions"]["RunSettings"]["properties"]
+        assert all(p.get("type") and "Default:" in p["description"] for p in settings.values())
+        assert "Jaccard" not in json.dumps(settings) and "char 9-gram" not in json.dumps(settings)  # no jargon
+    recluster = stack.deployment("storyflow-recluster/recluster")["parameter_openapi_schema"]["properties"]
+    assert recluster["start"]["format"] == recluster["end"]["format"] == "date-time"
+    ingest = stack.deployment("storyflow-ingest/ingest")["parameter_openapi_schema"]["properties"]
+    assert ingest["published_from"]["format"] == "date" and ingest["feeds"]["type"] == "array"
+
+
+def test_a_recluster_started_in_the_ui_with_the_date_pickers_sends_times(stack):
+    """Run -> Custom run on the recluster deployment: a day typed into the start picker goes out as a time; the
+    other boxes, left empty, are left out (the run is only created, not waited for)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    deployment = stack.deployment("storyflow-recluster/recluster")
+    before = stack.hand_runs(deployment["id"])
+    with deployment_page(stack, deployment, "ui-recluster-run", window="1400,3000") as driver:
+        click_text(driver, "Run")
+        click_text(driver, "Custom run")
+        WebDriverWait(driver, 30).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "input[type=date]")) == 2)
+        start = driver.find_elements(By.CSS_SELECTOR, "input[type=date]")[0]
+        WebDriverWait(driver, 30).until(lambda d: type_date(start, "2099-04-01"), "start not taken")
+        run = run_started_in_the_ui(driver, stack, deployment["id"], before,
+                                    lambda: click_text(driver, "Submit"), "ui-recluster-run")
+    assert datetime.fromisoformat(run["parameters"]["start"]) == datetime.fromisoformat("2099-04-01T00:00:00+00:00")
+    assert {"start", "data_dir"} <= set(run["parameters"]) <= {"start", "data_dir", "overrides"}  # no end: left out
+    # nothing is published after 2099: the run changes nothing, whatever store it finds (none, or the schedule's)
+    stack.wait_state(run["id"], {"COMPLETED"})
 
 
 def test_nightly_recluster_is_deployed_with_its_schedule_off(stack):
     deployment = stack.deployment("storyflow-recluster/recluster-recent")
     (schedule,) = deployment["schedules"]
     assert not schedule["active"] and schedule["schedule"]["cron"] == "30 2 * * *"
+    assert "schedule is off until you turn it on" in deployment["description"]
     assert deployment["parameters"] == {"data_dir": "data", "last_days": 3}
     assert stack.post("/flow_runs/filter", {"deployments": {"id": {"any_": [deployment["id"]]}},
                                             "limit": 10, "offset": 0}) == []
@@ -415,7 +462,16 @@ def test_recluster_from_the_ui_api_maps_new_clusters_onto_old_ids(stack, seeded)
     assert len(runs) == 2 and runs[-1]["inputs"].startswith("recluster")
     assert json.loads(runs[-1]["parameters"])["events"]["distance"] == 0.05
     summary = stack.artifacts_of(run_id)["markdown"]["data"]
-    assert "| stories moved to another event | 2 |" in summary
+    assert "| stories moved to another event | 2 |" in summary and "| events split | 1 |" in summary
+    assert "```" not in summary
+    tables = stack.post("/artifacts/filter", {"flow_runs": {"id": {"any_": [run_id]}}, "artifacts": {"type": {"any_": ["table"]}},
+                                              "limit": 10, "offset": 0, "sort": "CREATED_DESC"})
+    by_key = {a["key"]: json.loads(a["data"]) for a in tables}
+    assert [r["change"] for r in by_key["storyflow-recluster-events"]].count("split") == 1
+    moves = by_key["storyflow-recluster-moves"]
+    assert len(moves) == 2 and {m["from_event"] for m in moves} == {old_shared}
+    assert {m["to_event"] for m in moves} <= set(after.values()) - {old_shared}
+    assert runs[-1]["kind"] == "recluster" and runs[-1]["n_events_split"] == 1 and runs[-1]["n_stories_moved"] == 2
 
 
 def copies_of_seeds(rng: random.Random) -> dict[str, dict]:

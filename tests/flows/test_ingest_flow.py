@@ -1,4 +1,5 @@
 """End to end: the real Prefect flow on the seeds, Parquet read back as a reader would."""
+import re
 import shutil
 
 import pyarrow.parquet as pq
@@ -36,12 +37,16 @@ def test_output_contract(seeded_store):
                                               "status", "merged_into"}
     (run,) = table(data, "runs")
     assert run["n_new_articles"] == 5 and run["n_rejects"] == 0
-    assert "new: 5" in summary
-    # the events listed largest first, counted in words an editor reads; seed 002 names no
-    # source (nor URL), so the first event has one named source, CNN, as its `sources` say
-    listed = [line for line in summary.splitlines() if line.startswith("  [e_")]
-    assert [line.split("] ")[1].split(":")[0] for line in listed] == [
-        "3 stories, 1 source", "1 story, 1 source", "1 story, 1 source"]
+    assert summary.splitlines()[0].endswith(": 5 new stories, 3 events created")
+    assert run["kind"] == "ingest" and run["n_events_created"] == 3 and run["n_inputs_seen"] == 0
+    assert run["flow_run_id"]  # run by Prefect (the test harness: no lasting UI, so no link)
+    # this run's events listed largest first, counted in words an editor reads; seed 002 names
+    # no source (nor URL), so the first event has one named source, CNN, as its `sources` say
+    listed = [re.match(r"    created +(e_\w+)  (.+?): (.+)$", line) for line in summary.splitlines()]
+    listed = [m.groups() for m in listed if m]
+    assert [size for _, size, _ in listed] == ["3 stories, 1 source", "1 story, 1 source", "1 story, 1 source"]
+    headline = {e["event_id"]: e["headline"] for e in table(data, "events")}
+    assert all(headline[event] == text for event, _, text in listed)  # in full
 
 
 def test_seed_events(seeded_store):
@@ -96,8 +101,10 @@ def test_recluster_flow_keeps_event_ids(seeded_store):
     before = {a["article_id"]: a["event_id"] for a in table(data, "articles")}
     summary = recluster_flow(start="2017-01-01", end=None, data_dir=str(data))
     assert {a["article_id"]: a["event_id"] for a in table(data, "articles")} == before
-    assert "stories that changed event: 0" in summary
-    assert table(data, "runs")[-1]["inputs"].startswith("recluster 2017-01-01")
+    assert summary.splitlines()[0].endswith(": no change: every story stayed in its event")
+    run = table(data, "runs")[-1]
+    assert run["inputs"].startswith("recluster 2017-01-01") and run["kind"] == "recluster"
+    assert run["n_stories_moved"] == 0 and run["n_events_split"] == 0
 
 
 def test_recluster_flow_over_the_last_days_leaves_older_stories_alone(seeded_store, tmp_path):
@@ -109,7 +116,7 @@ def test_recluster_flow_over_the_last_days_leaves_older_stories_alone(seeded_sto
     # a distance nothing is within would split every event, but the seeds (2017) are older than a week
     summary = recluster_flow(last_days=7, data_dir=str(data), overrides={"events__distance": 0.05})
     assert {a["article_id"]: a["event_id"] for a in table(data, "articles")} == before
-    assert "stories that changed event: 0" in summary
+    assert "no change: every story stayed in its event" in summary
     with pytest.raises(ValueError, match="not both"):
         recluster_flow(start="2017-01-01", last_days=7, data_dir=str(data))
 
@@ -123,7 +130,7 @@ def test_cli_runs_the_flow_and_prints_a_summary(tmp_path):
         capture_output=True, text=True, timeout=600,
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "events: 3" in out.stdout
+    assert "Store after the run: 5 stories, 3 events, 1 storyline" in out.stdout
     assert pq.read_table(tmp_path / "d" / "current" / "articles.parquet").num_rows == 5
 
 
