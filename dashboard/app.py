@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.queries import ENTITY_KINDS, TIME_RANGES, Store, UnreadableStore, default_data_dir
-from dashboard.render import card_text, esc, external_link, md, page_link, safe_url, whole_words
+from dashboard.render import card_text, esc, external_link, md, page_link, safe_url
 from pipeline.store import Store as Snapshots
 from pipeline.store.snapshots import StoreError
 
