@@ -45,6 +45,10 @@ table.sf th.group { text-align: center; border-bottom: 1px solid #ccc; color: #4
 .sf-kw { color: #666; font-size: 0.8rem; }
 .sf-embargo { color: #a40000; font-weight: 600; font-size: 0.8rem; }
 .sf-chip { display: inline-block; background: #eef2f7; border-radius: 10px; padding: 1px 9px; margin: 2px; font-size: 0.85rem; }
+.sf-notice { border-radius: 6px; padding: 10px 14px; margin: 4px 0; }
+.sf-error { background: #fdecea; color: #7d1a12; }
+.sf-warning { background: #fff6d5; color: #5c4a00; }
+.sf-info { background: #e8f1fb; color: #0b3a66; }
 .sf-banner { background: #fff6d5; border: 1px solid #e0c66a; border-radius: 6px; padding: 6px 12px; }
 /* a phone: each table row becomes a card; no table runs off the screen */
 @media (max-width: 700px) {
@@ -91,6 +95,12 @@ def html_table(header: list[str], rows: list[list[str]], numeric: set[int] = fro
         for r in rows
     )
     return f'<table class="sf" data-testid="{test_id}"><thead>{top}<tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def notice(text: str, kind: str = "error") -> None:
+    """A message box holding text from a story, the URL or a path: HTML-escaped, never Markdown
+    (Streamlit's Markdown would also turn a bare address into a live link)."""
+    st.html(f'<div class="sf-notice sf-{kind}" role="alert" data-testid="notice">{esc(text)}</div>')
 
 
 def embargo_badge(until) -> str:
@@ -152,12 +162,13 @@ def url_changed_outside() -> bool:
 
 def new_events_banner(store: Store) -> None:
     """Poll the store's current snapshot (one link read) and offer a refresh when a run committed."""
-    shown_id = store.snapshot.id
+    shown_id, data_dir = store.snapshot.id, store.data_dir
+    shown_events = store_event_ids(store)  # now: the fragment reruns after this run closed the store
 
     @st.fragment(run_every=POLL_SECONDS)
     def poll() -> None:
         try:
-            latest = Snapshots(store.data_dir).current()
+            latest = Snapshots(data_dir).current()
         except StoreError:
             return
         if latest.id == shown_id or latest.id is None:
@@ -165,9 +176,9 @@ def new_events_banner(store: Store) -> None:
         key = f"_new_{shown_id}_{latest.id}"
         if key not in st.session_state:
             try:
-                newer = Store(store.data_dir)
+                newer = Store(data_dir)
                 try:
-                    st.session_state[key] = len(newer.current_event_ids() - store_event_ids(store))
+                    st.session_state[key] = len(newer.current_event_ids() - shown_events)
                 finally:
                     newer.close()
             except UnreadableStore:
@@ -264,7 +275,7 @@ def events_tab(store: Store, state: dict) -> dict:
         if store.has("events"):
             st.info("No events match these filters.")
         else:
-            st.info(md(f"No events in {store.data_dir} yet: run `storyflow run INPUT --data {store.data_dir}`."))
+            notice(f"No events in {store.data_dir} yet: run storyflow run INPUT --data {store.data_dir}", "info")
         return state
     first = (page - 1) * PAGE_SIZE + 1
     capped = f" (the best {result.total:,} matches)" if result.capped else ""
@@ -474,7 +485,7 @@ def event_page(store: Store, event_id: str, back: dict) -> None:
     st.html(page_link(back, "← all events"))
     event = store.event(event_id)
     if event is None:
-        st.error(md(f"No event {event_id} in this output."))
+        notice(f"No event {event_id} in this output.")
         return
     st.html(f'<div class="sf-h" data-testid="event-headline">{esc(event["headline"] or event_id)}</div>')
     if event.get("status") == "merged":
@@ -544,8 +555,8 @@ def event_page(store: Store, event_id: str, back: dict) -> None:
                     st.html(copies_table(mine))
     orphans = copies[~copies["canonical_id"].isin(stories["article_id"])]
     if len(orphans):  # a copy whose canonical story sits in another event
-        st.caption(md(f"{len(orphans)} copies of stories filed under other events: "
-                      + ", ".join(orphans["source_id"].astype(str))))
+        st.html(f'<div class="sf-kw">{len(orphans)} copies of stories filed under other events: '
+                f'{esc(", ".join(orphans["source_id"].astype(str)))}</div>')
 
 
 def safe_name(text: str) -> str:
@@ -579,17 +590,17 @@ def storyline_page(store: Store, storyline_id: str) -> None:
 def open_store(data_dir: Path) -> Store | None:
     """The store, or None after saying plainly why it cannot be shown."""
     if not data_dir.exists():
-        st.error(md(f"The data folder {data_dir} does not exist. Start the dashboard with --data pointing at "
-                    f"the folder a storyflow run wrote (storyflow run INPUT --data FOLDER)."))
+        notice(f"The data folder {data_dir} does not exist. Start the dashboard with --data pointing at "
+               f"the folder a storyflow run wrote (storyflow run INPUT --data FOLDER).")
         return None
     try:
         store = Store(data_dir)
     except UnreadableStore as exc:
-        st.error(md(f"The data folder {data_dir} cannot be read: {exc}"))
+        notice(f"The data folder {data_dir} cannot be read: {exc}")
         return None
     if store.snapshot.id is None:
-        st.warning(md(f"The data folder {data_dir} holds no storyflow output yet. "
-                      f"Run: storyflow run INPUT --data {data_dir}"))
+        notice(f"The data folder {data_dir} holds no storyflow output yet. Run: storyflow run INPUT --data {data_dir}",
+               "warning")
         store.close()
         return None
     return store
