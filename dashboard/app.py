@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.queries import ENTITY_KINDS, TIME_RANGES, Store, UnreadableStore, default_data_dir
-from dashboard.render import card_text, esc, external_link, md, page_link, safe_url
+from dashboard.render import card_text, esc, external_link, page_link, safe_url
 from pipeline.store import Store as Snapshots
 from pipeline.store.snapshots import StoreError
 
@@ -31,8 +31,7 @@ LIST_KEYS = {"q": "", "range": "all", "sort": "newest", "src": [], "person": [],
 STYLE = """
 <style>
 /* compact: events above the fold */
-.block-container { padding-top: 1.2rem !important; padding-bottom: 1rem !important; }
-header[data-testid=stHeader] { height: 0; }
+.block-container { padding-top: 3.6rem !important; padding-bottom: 1rem !important; }
 h1, h2, h3 { margin-top: 0.2rem !important; }
 .sf-title { font-size: 1.25rem; font-weight: 700; margin: 0; }
 .sf-sub { color: #666; font-size: 0.8rem; }
@@ -496,7 +495,8 @@ def event_page(store: Store, event_id: str, back: dict) -> None:
         st.html("<b>Every story of this event was withdrawn by its sender</b>; it is no longer listed as a live event.")
     stories = store.event_articles(event_id)
     outlets = store.event_sources(event)
-    first = stories.dropna(subset=["outlet"]).iloc[0]["outlet"] if stories["outlet"].notna().any() else "–"
+    named = stories[stories["outlet"].fillna("") != ""]
+    first = named.iloc[0]["outlet"] if len(named) else "–"
     cols = st.columns(4)
     cols[0].metric("Stories", int(stories["is_canonical"].sum()))
     cols[1].metric("Copies", int((~stories["is_canonical"]).sum()))
