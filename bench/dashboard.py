@@ -22,18 +22,23 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from dashboard.queries import Store
+from pipeline import search
+from pipeline.store import Store as SnapshotStore
+from pipeline.store.schema import SCHEMAS
 
-APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+# STORYFLOW_BENCH_APP: another app script (an earlier version's, for a same-run baseline)
+APP = Path(os.environ.get("STORYFLOW_BENCH_APP") or Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 SOURCES = [f"Source {i:02d}" for i in range(40)]
+PLACES = ["Paris", "Lagos", "Lima", "Osaka", "Perth", "Quito"]
 WORDS = ("election flood strike court budget vaccine merger summit wildfire tariff protest verdict "
          "earthquake senate rally outage recall drought ceasefire launch").split()
 
 
-def synthetic_store(folder: Path, n_articles: int, rng: random.Random) -> dict[str, int]:
+def synthetic_store(folder: Path, n_articles: int, rng: random.Random, timings: dict | None = None) -> dict[str, int]:
     """A store shaped like a busy month: events of 1-20 stories, a fifth of stories copies."""
+    timings = {} if timings is None else timings
     now = datetime.now(timezone.utc)
     articles, duplicates, events, storylines = [], [], [], []
     n_events = 0
@@ -69,6 +74,7 @@ def synthetic_store(folder: Path, n_articles: int, rng: random.Random) -> dict[s
             "representative_article_id": members[0]["article_id"], "storyline_id": storyline_id,
             "keywords": topic, "sources": sorted({m["source"] for m in members}),
             "status": "merged" if rng.random() < 0.02 else "active", "merged_into": None,
+            "people": [f"Person {rng.randrange(500)}"], "organisations": [], "places": [rng.choice(PLACES)],
         })
         n_events += 1
     by_storyline: dict[str, list[dict]] = {}
@@ -83,10 +89,14 @@ def synthetic_store(folder: Path, n_articles: int, rng: random.Random) -> dict[s
              "n_articles_total": n_articles} for i in range(30)]
     rejects = [{"run_id": f"run-{i}", "origin": f"feed/{i}.jsonl:3", "reason": "malformed JSON: line 1",
                 "rejected_at": now - timedelta(hours=i)} for i in range(30)]
-    for name, rows in (("articles", articles), ("duplicates", duplicates), ("events", events),
-                       ("storylines", storylines), ("runs", runs), ("rejects", rejects)):
-        (folder / name).mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pylist(rows), folder / name / f"{name}.parquet", compression="zstd")
+    tables = {name: pa.Table.from_pylist(rows, schema=SCHEMAS[name]) for name, rows in (
+        ("articles", articles), ("duplicates", duplicates), ("events", events), ("storylines", storylines),
+        ("runs", runs), ("rejects", rejects))}
+    with SnapshotStore(folder).writer() as writer:  # committed as a run commits: tables and search index
+        t0 = time.perf_counter()
+        writer.derive(search.FILE, search.build_for_run, tables)
+        timings["search index"] = time.perf_counter() - t0
+        writer.commit(tables, run_id="synthetic", kind="ingest")
     return {"articles": len(articles), "duplicates": len(duplicates), "events": len(events), "storylines": len(storylines)}
 
 
@@ -114,11 +124,34 @@ def bench_queries(data: Path, repeats: int) -> None:
         "last 24 h": {"time_range": "last 24 h"},
         "2 sources": {"sources": SOURCES[:2]},
         "search 'flood'": {"search": "flood"},
+        "search 2 words": {"search": "flood summit", "sort": "best match"},
+        "outlet + person": {"sources": SOURCES[:1], "entities": {"person": ["Person 7"]}},
         "page 50": {"offset": 4900},
     }
     for label, filters in cases.items():
+        try:
+            query(**filters)
+        except (TypeError, KeyError) as exc:  # an earlier dashboard without this filter
+            print(f"  query    {label:<16} not supported by this dashboard ({exc!r})")
+            continue
         med, worst = median_seconds(lambda: query(**filters), repeats)
         print(f"  query    {label:<16} {med * 1000:8.1f} ms median  (max {worst * 1000:.1f})  matches {query(**filters):,}")
+
+
+def bench_index_update(data: Path, timings: dict) -> None:
+    """A run's search stage on this store: 200 new stories, 100 gone, from the last snapshot's index."""
+    snapshot = SnapshotStore(data).current()
+    articles = snapshot.read("articles")
+    fresh = articles.slice(0, 200).to_pylist()
+    for i, row in enumerate(fresh):
+        row["article_id"] = f"new_{i:05d}"
+    later = pa.concat_tables([articles.slice(100), pa.Table.from_pylist(fresh, schema=articles.schema)])
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        done = search.build_file(Path(tmp) / search.FILE, snapshot.derived(search.FILE), later, snapshot.read("events"))
+        print(f"  index    incremental update {time.perf_counter() - t0:8.2f} s  ({done.added} added, {done.removed} removed; "
+              f"full build {timings['search index']:.1f} s, "
+              f"{snapshot.derived(search.FILE).stat().st_size / 1e6:.0f} MB)")
 
 
 def bench_script(data: Path, repeats: int) -> None:
@@ -181,9 +214,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="storyflow-bench-") as tmp:
         data = Path(tmp)
         t0 = time.perf_counter()
-        counts = synthetic_store(data, args.articles, random.Random(1))
+        timings: dict[str, float] = {}
+        counts = synthetic_store(data, args.articles, random.Random(1), timings)
         print(f"synthetic store: {', '.join(f'{v:,} {k}' for k, v in counts.items())} "
-              f"({time.perf_counter() - t0:.1f} s to write)")
+              f"({time.perf_counter() - t0:.1f} s to write, of which {timings['search index']:.1f} s the search index)")
+        bench_index_update(data, timings)
         print(f"medians of {args.repeats} runs after one warm-up; target: event list under 2 s")
         bench_queries(data, args.repeats)
         bench_script(data, args.repeats)

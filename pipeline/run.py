@@ -1,6 +1,6 @@
 """The run sequence: what one ingest or re-cluster run does, stage by stage, without an orchestrator.
 
-    load -> read -> versions and withdrawals -> copies -> embed -> events -> storylines -> tables -> commit
+    load -> read -> versions and withdrawals -> copies -> embed -> events -> storylines -> tables -> search -> commit
 
 `ingest_run` and `recluster_run` take the stored state (and the stories read) and return the
 tables to commit; `run_ingest` and `run_recluster` add the store around them (its writer lock,
@@ -21,7 +21,7 @@ from typing import Any, Callable
 import numpy as np
 import pyarrow as pa
 
-from pipeline import report
+from pipeline import report, search
 from pipeline.config import Settings
 from pipeline.dedup import DuplicateResult, update_duplicates
 from pipeline.events.assign import EventResult, assign_events
@@ -207,6 +207,7 @@ def run_ingest(sources: list[str], settings: Settings, published_from: date | No
         state = stages.run("load", load_state, writer.base)
         read = stages.run("read", read_sources, sources, state, settings, windowed)
         result = ingest_run(state, read, settings, published_from, published_to, stages, flow_run=flow_run)
+        stages.run("search", writer.derive, search.FILE, search.build_for_run, result.tables)
         result.snapshot = stages.run("commit", writer.commit, result.tables, run_id=result.run_id, kind=result.report.kind)
     return result
 
@@ -218,6 +219,7 @@ def run_recluster(start: datetime | None, end: datetime | None, settings: Settin
     with open_store(settings).writer(settings.store.lock_timeout_s) as writer:
         state = stages.run("load", load_state, writer.base)
         result = recluster_run(state, start, end, settings, stages, flow_run)
+        stages.run("search", writer.derive, search.FILE, search.build_for_run, result.tables)
         result.snapshot = stages.run("commit", writer.commit, result.tables, run_id=result.run_id, kind="recluster")
     return result
 

@@ -1,6 +1,7 @@
 """Labels an editor can scan: an event's headline and keywords.
 
-A headline is a story's title, or else its lead sentence, never a dateline.
+A headline is a story's title, or else its lead sentence, never a dateline. Keywords are the
+names that set an event apart (`pipeline.events.names`), with its people, organisations and places.
 
 Scraped pages put the page's date or a byline where a title or a first paragraph should be
 ("27 NOVEMBER, 2005", "Last Updated: Monday, 28 November 2005, 02:24 GMT", "By Jane Doe"),
@@ -10,10 +11,12 @@ stop stops at "Gov." or "U.S.". None of these says anything about the event, so 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipeline.events.lexical import evidence_terms
+from pipeline.events import names
 from pipeline.records import Article
 
 # Words a date, a time or an "updated" stamp is made of; a line of only these and numbers is a dateline.
@@ -80,37 +83,50 @@ def headline_of(article: Article) -> str:
     """The story's title, or its lead sentence where it has none (or only a date for one)."""
     return article.title.strip() if has_title(article) else lead_sentence(article.text)
 
-# Numbers an editor can read without their sentence: years and decimals ("1967", "6.5").
-LABEL_NUMBER = re.compile(r"(?:1[89]|20)\d\d|\d+\.\d+")
+@dataclass(slots=True)
+class EventLabels:
+    """What an event is about, for an editor: names that set it apart, and who and where."""
+
+    keywords: list[str]  # names and phrases, most telling first
+    people: list[str] = field(default_factory=list)
+    organisations: list[str] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)
 
 
-def is_label_term(term: str) -> bool:
-    """An evidence term worth showing as a keyword: a name, a year or a decimal. Other numbers
-    (phone numbers, yardages, seat counts: "0845", "404", "125") tell events apart but say
-    nothing on their own."""
-    return not term[0].isdigit() or LABEL_NUMBER.fullmatch(term) is not None
+def _contains(longer: str, shorter: str) -> bool:
+    return f" {shorter} " in f" {longer} "
+
+
+def event_labels(groups: list[list[str]], k: int = 6, per_kind: int = 8) -> list[EventLabels]:
+    """Labels of each group of documents (the stories of one event), against the other groups.
+
+    Keywords are names (`names.names_of`: "Jeff Sessions", "Betty Ford Center"), scored by how
+    many of the group's documents name them times how rare they are among groups, so each group
+    is labelled by what sets it apart; a name inside a longer one already chosen is skipped. The
+    people, organisations and places are the group's most named of each kind, rare or not.
+    """
+    ordinary = names.ordinary_words([doc for docs in groups for doc in docs])
+    found = [names.names_of(docs, ordinary) for docs in groups]
+    group_df: Counter = Counter()
+    for found_names in found:
+        group_df.update(found_names.documents.keys())
+    n = len(groups)
+    out = []
+    for found_names in found:
+        count = found_names.documents
+        scored = sorted(count, key=lambda t: (-count[t] * np.log((1 + n) / group_df[t]), -len(t), t))
+        chosen: list[str] = []
+        for name in scored:
+            if len(chosen) == k:
+                break
+            if not any(_contains(c, name) or _contains(name, c) for c in chosen):
+                chosen.append(name)
+        out.append(EventLabels(chosen, found_names.of_kind(names.PERSON, per_kind),
+                               found_names.of_kind(names.ORGANISATION, per_kind),
+                               found_names.of_kind(names.PLACE, per_kind)))
+    return out
 
 
 def keywords(groups: list[list[str]], k: int = 6) -> list[list[str]]:
-    """Top `k` evidence terms of each group of documents, against the other groups.
-
-    A term scores by how many of the group's documents use it times how rare it is among
-    groups, so each group is labelled by what sets it apart. Only `is_label_term` terms.
-    """
-    doc_terms = [[{t for t in evidence_terms(doc) if is_label_term(t)} for doc in docs] for docs in groups]
-    group_df: dict[str, int] = {}
-    counts = []
-    for docs in doc_terms:
-        count: dict[str, int] = {}
-        for terms in docs:
-            for t in terms:
-                count[t] = count.get(t, 0) + 1
-        counts.append(count)
-        for t in count:
-            group_df[t] = group_df.get(t, 0) + 1
-    n = len(groups)
-    out = []
-    for count in counts:
-        scored = sorted(count, key=lambda t: (-count[t] * np.log((1 + n) / group_df[t]), t))
-        out.append(scored[:k])
-    return out
+    """The keywords of `event_labels` alone."""
+    return [labels.keywords for labels in event_labels(groups, k)]

@@ -91,6 +91,10 @@ SCHEMAS: dict[str, pa.Schema] = {
         # "active"; "merged" into `merged_into`; "withdrawn": every story of it was taken down
         ("status", pa.string()),
         ("merged_into", pa.string()),
+        # the names its stories mention most, by kind (pipeline/events/names.py), for filtering by
+        ("people", pa.list_(pa.string())),
+        ("organisations", pa.list_(pa.string())),
+        ("places", pa.list_(pa.string())),
     ]),
     "storylines": pa.schema([
         ("storyline_id", pa.string()),

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import filelock
 import pyarrow as pa
@@ -99,6 +99,13 @@ class Snapshot:
 
     def file(self, table: str) -> Path:
         return self.path / self.tables[table]["file"]
+
+    def derived(self, name: str) -> Path | None:
+        """A derived file committed with this snapshot's tables (such as its search index), or
+        None where it has none: a reader rebuilds what it needs from the tables."""
+        entry = self.manifest.get("derived", {}).get(name)
+        path = self.path / entry["file"] if entry and self.path else None
+        return path if path is not None and path.is_file() else None
 
     def read(self, table: str) -> pa.Table:
         """The table as committed; empty if this snapshot has none of it (a store nothing wrote
@@ -236,8 +243,10 @@ class Store:
             else:
                 stale.unlink(missing_ok=True)
 
-    def _publish(self, files: dict[str, Path], links: dict[str, Path], base: Snapshot, meta: dict) -> Snapshot:
-        """Write a new snapshot from written `files` and `links` to earlier files; swap `current` to it."""
+    def _publish(self, files: dict[str, Path], links: dict[str, Path], base: Snapshot, meta: dict,
+                 derived: dict[str, Path] | None = None, derived_links: dict[str, Path] | None = None) -> Snapshot:
+        """Write a new snapshot from written `files` and `links` to earlier files; swap `current` to it.
+        `derived` (written) and `derived_links` (earlier) are other files of the snapshot, by name."""
         self.snapshots_dir.mkdir(parents=True, exist_ok=True)
         next_id = max([0, *self.committed_ids(), *([base.id] if base.id else [])]) + 1
         staging = self.snapshots_dir / f".{_snapshot_name(next_id)}-{uuid.uuid4().hex[:8]}.tmp"
@@ -254,12 +263,24 @@ class Store:
             except OSError:  # a file system without hard links
                 shutil.copy2(earlier, target)
             tables[table] = target
+        extra = {}
+        for name, written in (derived or {}).items():
+            os.replace(written, staging / name)
+            extra[name] = staging / name
+        for name, earlier in (derived_links or {}).items():
+            try:
+                os.link(earlier, staging / name)
+            except OSError:
+                shutil.copy2(earlier, staging / name)
+            extra[name] = staging / name
         manifest = {
             "format": FORMAT, "snapshot": next_id, "parent": base.id,
             "created_at": datetime.now(timezone.utc).isoformat(), **meta,
             "tables": {name: {"file": path.name, "rows": pq.ParquetFile(path).metadata.num_rows,
                               "bytes": path.stat().st_size} for name, path in sorted(tables.items())},
         }
+        if extra:
+            manifest["derived"] = {name: {"file": path.name, "bytes": path.stat().st_size} for name, path in sorted(extra.items())}
         manifest_tmp = staging / MANIFEST
         with open(manifest_tmp, "w", encoding="utf-8") as fh:
             json.dump(manifest, fh, indent=1)
@@ -298,17 +319,41 @@ class Writer:
     def __init__(self, store: Store, base: Snapshot):
         self.store, self.base = store, base
         self.committed: Snapshot | None = None
+        self.derived: dict[str, Path] = {}  # derived files written for the commit, by name
+        self._staging: Path | None = None
+
+    @property
+    def staging(self) -> Path:
+        """This run's hidden folder for what it will commit (removed by the next writer if the run dies)."""
+        if self._staging is None:
+            self._staging = self.store.snapshots_dir / f".write-{uuid.uuid4().hex[:8]}.tmp"
+            self._staging.mkdir(parents=True)
+        return self._staging
+
+    def derive(self, name: str, build: Callable[..., Any], *args: Any) -> Any:
+        """Write a derived file (not a table: a search index, say) to commit with the tables:
+        `build(path, earlier, *args)` writes `path`, where `earlier` is the same file of the
+        snapshot this run read, or None. Listed in the manifest under "derived"; never carried
+        over by a later commit (it would describe tables that changed), only by a rollback."""
+        if not name or "/" in name or name.startswith(".") or name.endswith(".parquet") or name == MANIFEST:
+            raise ValueError(f"not a derived file name: {name!r}")
+        path = self.staging / name
+        result = build(path, self.base.derived(name), *args)
+        with open(path, "rb") as fh:
+            os.fsync(fh.fileno())
+        self.derived[name] = path
+        return result
 
     def commit(self, tables: dict[str, pa.Table], **meta) -> Snapshot:
-        """Commit `tables` (the others carry over from the snapshot this run read) as one snapshot."""
+        """Commit `tables` (the others carry over from the snapshot this run read) and the files
+        made with `derive` as one snapshot."""
         if self.committed is not None:
             raise StoreError("this run has committed already")
         now = self.store.current()
         if now.id != self.base.id:
             raise StoreChangedError(f"refused: {self.store.root} changed from snapshot {self.base.id} to {now.id} "
                                     f"while this run worked; nothing was written")
-        staging = self.store.snapshots_dir / f".write-{uuid.uuid4().hex[:8]}.tmp"
-        staging.mkdir(parents=True)
+        staging = self.staging
         files = {}
         for name, table in tables.items():
             path = staging / table_file_name(name)
@@ -318,9 +363,10 @@ class Writer:
             files[name] = path
         links = {name: self.base.file(name) for name in self.base.tables if name not in files}
         try:
-            self.committed = self.store._publish(files, links, self.base, meta)
+            self.committed = self.store._publish(files, links, self.base, meta, self.derived)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+            self._staging = None
         return self.committed
 
     def rollback(self, to: int | None = None, record=None) -> Snapshot:
@@ -353,8 +399,11 @@ class Writer:
             with open(files[name], "rb") as fh:
                 os.fsync(fh.fileno())
             links.pop(name, None)
+        # its derived files describe exactly these stories: they come along
+        derived = {name: target.derived(name) for name in target.manifest.get("derived", {}) if target.derived(name)}
         try:
-            self.committed = self.store._publish(files, links, self.base, {"kind": "rollback", "rolled_back_to": to})
+            self.committed = self.store._publish(files, links, self.base, {"kind": "rollback", "rolled_back_to": to},
+                                                 derived_links=derived)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return self.committed

@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from pipeline.dedup import DuplicateResult
 from pipeline.events.assign import EventResult
-from pipeline.events.labels import has_title, headline_of, keywords
+from pipeline.events.labels import event_labels, has_title, headline_of
 from pipeline.events.similarity import story_document
 from pipeline.ingest.versions import Superseded, Withdrawal
 from pipeline.records import Article, Reject, utcnow
@@ -73,9 +73,9 @@ def event_rows(
         members.setdefault(events.event_of[a.article_id], []).append(a)
     ids = sorted(members)
     canon_of = {eid: [a for a in members[eid] if dups.group_of[a.article_id] == a.article_id] for eid in ids}
-    labels = keywords([[story_document(a) for a in canon_of[eid]] for eid in ids])
+    labels = event_labels([[story_document(a) for a in canon_of[eid]] for eid in ids])
     rows = []
-    for event_id, words in zip(ids, labels):
+    for event_id, label in zip(ids, labels):
         group, canon = members[event_id], canon_of[event_id]
         titled = [a for a in canon if has_title(a)] or canon
         if len(canon) > 2 and all(a.article_id in vectors for a in canon):
@@ -94,7 +94,10 @@ def event_rows(
             "last_seen": max(seen),
             "representative_article_id": rep.article_id,
             "storyline_id": events.storyline_of.get(event_id),
-            "keywords": words,
+            "keywords": label.keywords,
+            "people": label.people,
+            "organisations": label.organisations,
+            "places": label.places,
             "sources": sorted({a.source for a in group if a.source}),
             "status": "active",
             "merged_into": None,

@@ -114,8 +114,12 @@ def test_event_page_folds_copies_under_the_canonical_story(dashboard, browser, n
     for source in ("AP", "Yahoo News", "MSN"):  # rows can still be drawing when the table appears
         copies = wait_for(browser, "table[data-testid=copies]", source, timeout=30)
     text = copies.text
-    assert "exact" in text and "1.00" in text  # the verbatim copy and its score
-    assert browser.find_element("css selector", "[data-testid=stVegaLiteChart], .vega-embed")  # the timeline
+    assert "word for word" in text  # the verbatim copy, in words
+    scores = browser.find_element("css selector", "table[data-testid=copy-scores-table]")
+    assert "exact" in scores.get_attribute("textContent") and "1.00" in scores.get_attribute("textContent")
+    assert not scores.is_displayed()  # the scores wait behind their toggle
+    # the timeline, or the list that stands in for it when the stories share one time
+    assert browser.find_elements("css selector", "[data-testid=stVegaLiteChart], .vega-embed, table[data-testid=coverage-list]")
     shot = tmp_path / "event-page.png"
     browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000
@@ -139,14 +143,16 @@ def test_run_health_shows_runs_and_rejects(dashboard, browser, newsroom_data):
     url, _ = dashboard
     (run,) = pq.read_table(newsroom_data / "current" / "runs.parquet").to_pylist()
     browser.get(url)
-    wait_for(browser, "[role=tab]", "Run health").click()
+    wait_for(browser, "[data-testid=stButtonGroup] button", "Run health").click()
     runs = wait_for(browser, "table[data-testid=runs]")
     assert run["run_id"] in runs.text
     header = [th.text for th in runs.find_elements("css selector", "th")]
+    header = header[header.index("Run"):]  # after the "This run" / "The store after it" group row
     (cells,) = [[td.text for td in tr.find_elements("css selector", "td")]
                 for tr in runs.find_elements("css selector", "tbody tr")]
     shown = dict(zip(header, cells))
-    assert (shown["New"], shown["Taken down"], shown["Rejects"]) == (str(run["n_new_articles"]), "0", "1")
+    assert (shown["New"], shown["Taken down"], shown["Rejected"], shown["Type"]) == (str(run["n_new_articles"]), "0", "1", "ingest")
+    assert "This run" in runs.text and "The store after it" in runs.text
     rejects = wait_for(browser, "table[data-testid=rejects]")
     assert "empty.txt" in rejects.text and "empty file" in rejects.text
 

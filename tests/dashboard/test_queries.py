@@ -81,7 +81,8 @@ def test_event_list_order_and_filters(today_output):
     assert ids(store.event_list(sources=["CNN", "Reuters"], now=NOW)) == ["e_new", "e_old"]
     assert ids(store.event_list(search="VOTE", now=NOW)) == ["e_day"]
     assert ids(store.event_list(search="50%", now=NOW)) == ["e_new"]  # literal, not a LIKE pattern
-    assert ids(store.event_list(search="5_%", now=NOW)) == []
+    assert ids(store.event_list(search="cut rate", now=NOW)) == ["e_new"]  # any order
+    assert ids(store.event_list(search="rate flood", now=NOW)) == []  # every word
     page = store.event_list(limit=2, offset=2, now=NOW)
     assert ids(page) == ["e_old"] and page.total == 3
     assert store.storylines().empty  # no storyline columns: nothing to show, no error
@@ -146,3 +147,46 @@ def test_uncommitted_snapshots_are_not_read(today_output):
     written.mkdir()
     (written / "events.parquet").write_bytes(b"another half")
     assert Store(today_output).event_list(now=NOW).total == 3
+
+
+def test_outlets_are_normalised_and_counted(today_output):
+    write(today_output, "articles", [
+        article("a1", "e_old", "CNN", 200), article("a2", "e_new", "cnn.com", 2), article("a3", "e_new", "www.cnn.com", 3),
+        article("a4", "e_day", "articles.latimes.com", 20), article("a5", "e_day", "Los Angeles Times", 21),
+    ])
+    store = Store(today_output)
+    assert store.sources() == ["CNN", "Los Angeles Times"]
+    assert store.source_counts() == {"CNN": 2, "Los Angeles Times": 1}
+    assert ids(store.event_list(sources=["Los Angeles Times"], now=NOW)) == ["e_day"]
+    rows = store.event_list(now=NOW).rows.set_index("event_id")
+    # e_new: a2 and its copy a3, one outlet; the first to report is the earliest story's outlet
+    assert (rows.loc["e_new", "n_stories"], rows.loc["e_new", "n_copies"], rows.loc["e_new", "n_outlets"]) == (1, 1, 1)
+    assert rows.loc["e_day", "first_outlet"] == "Los Angeles Times" and rows.loc["e_day", "n_outlets"] == 1
+    assert store.event_sources(store.event("e_day")) == ["Los Angeles Times"]
+
+
+def test_entity_facets_filter_and_count(storyline_output):
+    write(storyline_output, "events", [
+        event("e_old", "Old flood", 1, 200, people=["Ann Lee"], organisations=[], places=["Ferndale"], status="active"),
+        event("e_new", "Fresh rate cut", 2, 2, people=["Ann Lee", "Bo Chan"], organisations=["Fed"], places=[], status="active"),
+        event("e_gone", "Merged away", 5, 1, people=["Ann Lee"], organisations=[], places=[], status="merged"),
+    ])
+    store = Store(storyline_output)
+    assert store.entity_counts("person") == {"Ann Lee": 2, "Bo Chan": 1}  # the merged event is not live
+    assert ids(store.event_list(entities={"person": ["Ann Lee"]}, now=NOW)) == ["e_new", "e_old"]
+    assert ids(store.event_list(entities={"person": ["Ann Lee"], "org": ["Fed"]}, now=NOW)) == ["e_new"]
+
+
+def test_a_missing_or_broken_store_is_named(tmp_path, today_output):
+    import pytest as _pytest
+
+    from dashboard.queries import UnreadableStore
+    assert not Store(tmp_path / "missing").exists
+    (tmp_path / "afile").write_text("x")
+    with _pytest.raises(UnreadableStore, match="afile is a file"):
+        Store(tmp_path / "afile")
+    events = Snapshots(today_output).current().file("events")
+    events.unlink()
+    events.write_bytes(b"PAR1 broken")
+    with _pytest.raises(UnreadableStore, match="events.parquet"):
+        Store(today_output)

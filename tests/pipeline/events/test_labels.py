@@ -4,9 +4,8 @@ from datetime import datetime, timezone
 import numpy as np
 
 from pipeline.dedup import DuplicateResult
-from pipeline.events import lexical
 from pipeline.events.assign import EventResult
-from pipeline.events.labels import headline_of, is_dateline, keywords, lead_sentence
+from pipeline.events.labels import event_labels, headline_of, is_dateline, keywords, lead_sentence
 from pipeline.records import Article
 from pipeline.store import empty_table
 from pipeline.store.tables import event_rows
@@ -73,13 +72,20 @@ def test_an_event_takes_the_headline_of_its_most_central_titled_story():
     assert row["headline"] == "A quake hit Qeshm island on Sunday." and row["representative_article_id"] == "centre"
 
 
-def test_keywords_name_what_sets_a_group_apart_in_words_years_and_decimals():
-    quake = ["A 6.5 quake struck Ferndale in 1992; call 0845 404 2222 for help.",
-             "Ferndale and Eureka lost power after the 6.5 quake, 125 homes damaged."]
-    senate = ["The Senate passed the bill 51-49; McCain voted yes.", "McCain and the Senate, 125 pages later."]
-    quake_words, senate_words = keywords([quake, senate])
-    assert quake_words[:2] == ["6.5", "ferndale"] and "1992" in quake_words and "eureka" in quake_words
-    assert senate_words[:2] == ["mccain", "senate"]
-    # numbers that say nothing on their own are left out, though they still count as evidence
-    assert not {"0845", "404", "2222", "125", "51-49", "51", "49"} & set(quake_words + senate_words)
-    assert "0845" in lexical.evidence_terms(quake[0])
+def test_keywords_are_names_that_set_a_group_apart_with_its_people_and_places():
+    quake = ["A strong quake struck Ferndale on Nov. 8; officials in Humboldt County said power was out.",
+             "Ferndale and Eureka lost power after the quake, Humboldt County sheriff Mike Downey said. "
+             "Downey asked residents to stay home."]
+    senate = ["The Senate passed the bill on Tuesday. Attorney General Jeff Sessions welcomed the vote.",
+              "Sessions, who spoke in Washington, said the Senate had acted. Jun. 4 is the deadline."]
+    quake_labels, senate_labels = event_labels([quake, senate])
+    assert quake_labels.keywords[:2] == ["Humboldt County", "Ferndale"]
+    assert "Mike Downey" in quake_labels.keywords and "Downey" not in quake_labels.keywords  # the surname folds in
+    assert senate_labels.keywords[0] == "Jeff Sessions" and "Sessions" not in senate_labels.keywords
+    assert senate_labels.people == ["Jeff Sessions"] and quake_labels.people == ["Mike Downey"]
+    assert "Senate" in senate_labels.organisations and "Washington" in senate_labels.places
+    assert "Humboldt County" in quake_labels.places and "Downey" not in quake_labels.places
+    shown = {w.lower() for labels in (quake_labels, senate_labels) for w in labels.keywords}
+    # no months, days, stop words or sentence openers
+    assert not shown & {"nov", "jun", "tuesday", "the", "a", "officials", "attorney general"}
+    assert keywords([quake, senate]) == [quake_labels.keywords, senate_labels.keywords]
