@@ -7,9 +7,16 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from flows.stages import PrefectStages
+from flows.stages import in_sequence
 from pipeline.config import RunOverrides, Settings
 from pipeline.run import RunResult, run_ingest
+
+
+def with_dask(settings: Settings, address: str) -> Settings:
+    """`settings` with the Dask scheduler a run was given, if any."""
+    if not address:
+        return settings
+    return settings.with_overrides({"dask": {"address": address}})
 
 
 def publish(result: RunResult, kind: str) -> None:
@@ -30,6 +37,7 @@ def ingest_flow(
     overrides: RunOverrides | None = None,
     published_from: date | None = None,
     published_to: date | None = None,
+    dask_address: str = "",
 ) -> str:
     """Run the whole pipeline over `inputs` and `feeds` into `data_dir`; return a summary.
 
@@ -42,8 +50,9 @@ def ingest_flow(
         overrides: thresholds and model for this run only; empty fields keep the configured settings
         published_from: if set, only stories published on or after this day (UTC)
         published_to: if set, only stories published on or before this day (UTC)
+        dask_address: a Dask scheduler (tcp://host:8786) to run the parallel stages on; empty keeps the setting
     """
-    settings = Settings(data_dir=Path(data_dir)).with_overrides(overrides)
-    result = run_ingest([inputs, *(feeds or [])], settings, published_from, published_to, PrefectStages())
+    settings = with_dask(Settings(data_dir=Path(data_dir)).with_overrides(overrides), dask_address)
+    result = in_sequence(run_ingest, ([inputs, *(feeds or [])], settings, published_from, published_to), settings.dask)
     publish(result, "run")
     return result.summary

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from prefect import flow
 
-from flows.ingest import publish
-from flows.stages import PrefectStages
+from flows.ingest import publish, with_dask
+from flows.stages import in_sequence
 from pipeline.config import RunOverrides, Settings
 from pipeline.ingest.date_window import rebuild_range
 from pipeline.run import run_recluster
@@ -26,6 +26,7 @@ def recluster_flow(
     data_dir: str = "data",
     overrides: RunOverrides | None = None,
     last_days: float | None = None,
+    dask_address: str = "",
 ) -> str:
     """Rebuild the events of stories published (or, undated, ingested) from `start` to `end`; return a summary.
 
@@ -35,9 +36,10 @@ def recluster_flow(
         data_dir: the store holding the Parquet tables
         overrides: thresholds and model for this run only; empty fields keep the configured settings
         last_days: instead of start and end, the last this many days up to now (for a schedule)
+        dask_address: a Dask scheduler (tcp://host:8786) to run the parallel stages on; empty keeps the setting
     """
     first, last = rebuild_range(start, end, last_days, datetime.now(timezone.utc))
-    settings = Settings(data_dir=Path(data_dir)).with_overrides(overrides)
-    result = run_recluster(first, last, settings, PrefectStages())
+    settings = with_dask(Settings(data_dir=Path(data_dir)).with_overrides(overrides), dask_address)
+    result = in_sequence(run_recluster, (first, last, settings), settings.dask)
     publish(result, "recluster")
     return result.summary
