@@ -16,6 +16,7 @@ def backfill_flow(
     end: date,
     data_dir: str = "data",
     overrides: RunSettings | Unset = None,
+    dask_address: str = "",
 ) -> str:
     """Read an archive into the store, keeping only the stories published between two days. The archive is read
     whole every time, so several backfills can take different dates from the same files.
@@ -27,6 +28,8 @@ def backfill_flow(
         end: The last publication day to take (UTC), included.
         data_dir: The folder holding the results. A relative path starts from the folder the deployment was made in.
         overrides: Change a few settings for this run only. Leave a box empty to keep its usual value.
+        dask_address: A Dask scheduler (tcp://host:8786) to spread the per-story work over. Empty: the setting.
     """
     # the ingest flow's body, run inside this flow so its tasks, logs and artifacts belong to this run
-    return ingest_flow.fn(inputs=source, data_dir=data_dir, overrides=overrides, published_from=start, published_to=end)
+    return ingest_flow.fn(inputs=source, data_dir=data_dir, overrides=overrides, published_from=start, published_to=end,
+                          dask_address=dask_address)

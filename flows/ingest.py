@@ -9,7 +9,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.context import FlowRunContext
 
 from flows.form import RunSettings, Unset
-from flows.stages import PrefectStages, tell_watchers
+from flows.stages import in_sequence, tell_watchers
 from pipeline.config import Settings
 from pipeline.run import RunResult, run_ingest
 from pipeline.store.tables import FlowRunRef
@@ -26,6 +26,13 @@ def this_flow_run() -> FlowRunRef | None:
     ui = PREFECT_UI_URL.value() if PREFECT_UI_ENABLED.value() else None
     run_id = str(context.flow_run.id)
     return FlowRunRef(run_id, f"{ui.rstrip('/')}/runs/flow-run/{run_id}" if ui else None)
+
+
+def with_dask(settings: Settings, address: str) -> Settings:
+    """`settings` with the Dask scheduler a run was given, if any."""
+    if not address:
+        return settings
+    return settings.with_overrides({"dask": {"address": address}})
 
 
 def publish(result: RunResult) -> None:
@@ -51,6 +58,7 @@ def ingest_flow(
     overrides: RunSettings | Unset = None,
     published_from: date | Unset = None,
     published_to: date | Unset = None,
+    dask_address: str = "",
 ) -> str:
     """Read new stories into the store: fold copies together, group stories into events and events into
     storylines. Files and feed entries that earlier runs read are skipped.
@@ -64,9 +72,11 @@ def ingest_flow(
         overrides: Change a few settings for this run only. Leave a box empty to keep its usual value.
         published_from: Only take stories published on or after this day (UTC). Empty: no first day.
         published_to: Only take stories published on or before this day (UTC). Empty: no last day.
+        dask_address: A Dask scheduler (tcp://host:8786) to spread the per-story work over. Empty: the setting
+            (STORYFLOW_DASK__ADDRESS), else this process.
     """
-    settings = Settings(data_dir=Path(data_dir)).with_overrides(overrides)
-    result = run_ingest([inputs, *(feeds or [])], settings, published_from, published_to, PrefectStages(),
-                        this_flow_run())
+    settings = with_dask(Settings(data_dir=Path(data_dir)).with_overrides(overrides), dask_address)
+    result = in_sequence(run_ingest, ([inputs, *(feeds or [])], settings, published_from, published_to), settings.dask,
+                         flow_run=this_flow_run())
     publish(result)
     return result.summary

@@ -13,8 +13,8 @@ from pathlib import Path
 from prefect import flow
 
 from flows.form import RunSettings, Unset
-from flows.ingest import publish, this_flow_run
-from flows.stages import PrefectStages
+from flows.ingest import publish, this_flow_run, with_dask
+from flows.stages import in_sequence
 from pipeline.config import Settings
 from pipeline.ingest.date_window import rebuild_range
 from pipeline.run import run_recluster
@@ -34,6 +34,7 @@ def recluster_flow(
     data_dir: str = "data",
     overrides: RunSettings | Unset = None,
     last_days: float | Unset = None,
+    dask_address: str = "",
 ) -> str:
     """Group stored stories into events again from scratch, for a period or for all of them. Events keep their ids
     where they keep their stories; the report lists the events split and merged and the stories moved.
@@ -46,9 +47,10 @@ def recluster_flow(
         overrides: Change a few settings for this run only, e.g. a stricter "Events: how close". Leave a box empty
             to keep its usual value.
         last_days: Instead of start and end: the stories of this many days before the run starts (for a schedule).
+        dask_address: A Dask scheduler (tcp://host:8786) to spread the per-story work over. Empty: the setting.
     """
     first, last = rebuild_range(_iso(start), _iso(end), last_days, datetime.now(timezone.utc))
-    settings = Settings(data_dir=Path(data_dir)).with_overrides(overrides)
-    result = run_recluster(first, last, settings, PrefectStages(), this_flow_run())
+    settings = with_dask(Settings(data_dir=Path(data_dir)).with_overrides(overrides), dask_address)
+    result = in_sequence(run_recluster, (first, last, settings), settings.dask, flow_run=this_flow_run())
     publish(result)
     return result.summary

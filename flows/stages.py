@@ -4,7 +4,9 @@ The run sequence lives in `pipeline.run`; this only decides how each stage runs 
 as a task named after the stage (so the UI shows the run stage by stage), with retries and
 backoff for the stages that touch files, feeds or the store, and the embedding progress as a
 progress artifact. Watchers in this process (the command line's progress display) are told
-when each stage starts and ends, how far a long stage is, and the run's result.
+when each stage starts and ends, how far a long stage is, and the run's result. The parallel
+stages (`Stages.map`) become one task per batch, mapped with the flow's task runner: threads by
+default, or a Dask cluster (`in_sequence`, `task_runner`).
 """
 from __future__ import annotations
 
@@ -13,12 +15,13 @@ import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Protocol
 
-from prefect import get_run_logger, task
+from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NONE
 from prefect.context import FlowRunContext, TaskRunContext
 from prefect.logging.handlers import APILogHandler
 
+from pipeline.config import DaskConfig
 from pipeline.run import RunResult, Stages
 
 # I/O that can fail for passing reasons (network mounts, a file still being copied, a feed
@@ -100,6 +103,20 @@ class PrefectStages(Stages):
         finally:
             _tell("stage_finished", name, time.perf_counter() - began, failed)
 
+    def map(self, name: str, fn: Callable, items: list, *args: Any) -> list:
+        """One task per item on the flow's task runner (a Dask cluster: see `in_sequence`); results in order."""
+        stage = task(fn, name=name, cache_policy=NONE)
+
+        def mapped() -> list:
+            futures = stage.map(items, *(unmapped(a) for a in args)) if items else []
+            out = []
+            for future in futures:
+                out.append(future.result())
+                self.progress(name, len(out), len(items))
+            return out
+
+        return super().run(name, mapped)
+
     def progress(self, stage: str, done: int, total: int) -> None:
         _tell("progress", stage, done, total)
         percent = 100.0 * done / total if total else 100.0
@@ -110,3 +127,33 @@ class PrefectStages(Stages):
             update_progress_artifact(self._progress[stage], percent, description=description)
         if done == total:
             get_run_logger().info(description)
+
+
+def task_runner(config: DaskConfig):
+    """The Dask task runner `config` asks for (a scheduler's address, or a local cluster of
+    worker processes), or None to keep the flow's own (threads in this process)."""
+    if not config.address and not config.local_workers:
+        return None
+    from prefect_dask import DaskTaskRunner  # only where Dask is used
+
+    if config.address:
+        return DaskTaskRunner(address=config.address)
+    return DaskTaskRunner(cluster_class="distributed.LocalCluster",
+                          cluster_kwargs={"n_workers": config.local_workers, "threads_per_worker": 1,
+                                          "processes": True, "dashboard_address": None})
+
+
+@flow(name="storyflow-run-sequence", validate_parameters=False, persist_result=False)
+def run_sequence(run: Callable, args: tuple, keywords: dict) -> Any:
+    """`run(*args, stages, **keywords)` as a flow of its own, so that it can get a task runner of its own."""
+    return run(*args, PrefectStages(), **keywords)
+
+
+def in_sequence(run: Callable, args: tuple, config: DaskConfig, **keywords: Any) -> Any:
+    """`run(*args, stages, **keywords)` (`pipeline.run.run_ingest`, `run_recluster`) with Prefect
+    stages: in this flow, or, where `config` names a Dask cluster, in a subflow whose task runner
+    maps the parallel stages onto it (a flow's task runner is fixed when it is called)."""
+    runner = task_runner(config)
+    if runner is None:
+        return run(*args, PrefectStages(), **keywords)
+    return run_sequence.with_options(task_runner=runner)(run, args, keywords)

@@ -1,7 +1,7 @@
 """Settings: every tunable in one typed place, one config object per stage.
 
 `Settings` holds one section per stage (`ingest`, `dedup`, `embedding`, `events`,
-`storylines`, `store`); each stage takes only its own section. Every field has its one
+`storylines`, `store`, and `dask` for where the parallel stages run); each stage takes only its own section. Every field has its one
 default here and can be set from the environment: ``STORYFLOW_DATA_DIR=/srv/news``,
 ``STORYFLOW_EMBEDDING__MODEL=/models/my-model`` (section and field joined by two underscores).
 Defaults work offline.
@@ -110,6 +110,15 @@ class StoreConfig(StageConfig):
     keep_snapshots: int = Field(10, ge=2, description="committed snapshots kept for readers and rollback")
 
 
+class DaskConfig(StageConfig):
+    address: str = Field("", description="Dask scheduler (tcp://host:8786) that runs the parallel stages "
+                         "(normalization, sketching, embedding); empty: local_workers decides")
+    local_workers: int = Field(0, ge=0, description="with no address, a Dask cluster of this many local worker "
+                               "processes for the run; 0 runs every stage in the flow's process")
+    batch_stories: int = Field(512, ge=1, description="stories per parallel task (embedding tasks take whole "
+                               "model batches)")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STORYFLOW_", env_nested_delimiter="__", extra="ignore", frozen=True)
 
@@ -120,6 +129,7 @@ class Settings(BaseSettings):
     events: EventConfig = EventConfig()
     storylines: StorylineConfig = StorylineConfig()
     store: StoreConfig = StoreConfig()
+    dask: DaskConfig = DaskConfig()
 
     def with_overrides(self, overrides: "dict | RunOverrides | None") -> "Settings":
         """These settings with some fields replaced: {"events": {"distance": 0.7}, ...} or a `RunOverrides`."""

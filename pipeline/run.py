@@ -1,6 +1,11 @@
 """The run sequence: what one ingest or re-cluster run does, stage by stage, without an orchestrator.
 
-    load -> read -> versions and withdrawals -> copies -> embed -> events -> storylines -> tables -> search -> commit
+    load -> read -> normalize* -> versions and withdrawals -> sketch* -> copies -> embed* -> events -> storylines
+    -> tables -> search -> commit
+
+The stages marked * look at one story at a time: they go through `Stages.map` in batches
+(`pipeline.parallel`), which the Prefect flows can spread over a Dask cluster; the others
+read everything at once and run in the run's own process.
 
 `ingest_run` and `recluster_run` take the stored state (and the stories read) and return the
 tables to commit; `run_ingest` and `run_recluster` add the store around them (its writer lock,
@@ -15,7 +20,6 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -25,13 +29,15 @@ from pipeline import report, search
 from pipeline.config import Settings
 from pipeline.dedup import DuplicateResult, update_duplicates
 from pipeline.events.assign import EventResult, assign_events
-from pipeline.events.embed import EmbeddingCache, embed_cached
+from pipeline.events.embed import cache_fill, cached_vectors, encode_batches, place
 from pipeline.events.storylines import storylines_of
 from pipeline.ingest import ingest
-from pipeline.ingest.arrivals import Arrivals, arrive, split_notices
+from pipeline.ingest.arrivals import Arrivals, arrive_normalized, origins, split_notices
 from pipeline.ingest.date_window import published_within
 from pipeline.ingest.inbox import Inbox
-from pipeline.records import Article, IngestResult
+from pipeline.ingest.normalize import normalize
+from pipeline.parallel import batches, joined_signatures, plan_embedding, sketch
+from pipeline.records import Article, IngestResult, RawStory
 from pipeline.store import Snapshot, Store
 from pipeline.store.state import StoredState, load_state
 from pipeline.store.tables import FlowRunRef, RunContext, ingest_tables, output_tables
@@ -53,6 +59,20 @@ class Stages:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - began
             log.info("stage %s: %.2f s", name, time.perf_counter() - began)
 
+    def map(self, name: str, fn: Callable, items: list, *args: Any) -> list:
+        """`fn(item, *args)` for each item, results in the order of `items`: the parallel stages
+        (here one after another; `progress` is called after each item)."""
+        began = time.perf_counter()
+        try:
+            out = []
+            for item in items:
+                out.append(fn(item, *args))
+                self.progress(name, len(out), len(items))
+            return out
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - began
+            log.info("stage %s: %d tasks, %.2f s", name, len(items), time.perf_counter() - began)
+
     def progress(self, stage: str, done: int, total: int) -> None:
         """Called by long stages between batches."""
         log.debug("%s: %d of %d", stage, done, total)
@@ -68,20 +88,34 @@ class RunResult:
     snapshot: Snapshot | None = None  # the snapshot the run committed, once committed
 
 
-def embed_stories(articles: list[Article], data_dir: Path, settings: Settings,
-                  progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
-    """Vectors by article id; only stories not in the store's embedding cache reach the model."""
-    cache = EmbeddingCache(data_dir, settings.embedding)
-    vectors = embed_cached(articles, cache, settings.embedding, progress)
-    log.info("embedded %d stories, %d from the cache", cache.n_embedded, len(articles) - cache.n_embedded)
-    return dict(zip((a.article_id for a in articles), vectors))
+def embed_stories(stages: Stages, articles: list[Article], settings: Settings) -> dict[str, np.ndarray]:
+    """Vectors by article id; only stories not in the store's embedding cache reach the model,
+    in tasks of whole model batches (`stages.map`)."""
+    plan = stages.run("embed cache", plan_embedding, articles, settings.data_dir, settings.embedding,
+                      settings.dask.batch_stories)
+    if plan.missing:
+        vectors = [v for part in stages.map("embed", encode_batches, plan.tasks, settings.embedding) for v in part]
+        stages.run("embed cache", cache_fill, plan.cache, plan.missing,
+                   place(plan.model_batches, vectors, len(plan.missing)))
+    log.info("embedded %d stories, %d from the cache", len(plan.missing), len(articles) - len(plan.missing))
+    return dict(zip((a.article_id for a in articles), cached_vectors(plan.cache, plan.keys)))
 
 
-def find_copies(arrivals: Arrivals, settings: Settings) -> DuplicateResult:
+def normalize_stories(stages: Stages, stories: list[RawStory], settings: Settings, ingested_at: datetime) -> list[Article]:
+    parts = stages.map("normalize", normalize, batches(stories, settings.dask.batch_stories), ingested_at)
+    return [a for part in parts for a in part]
+
+
+def sketch_stories(stages: Stages, articles: list[Article], settings: Settings) -> np.ndarray:
+    texts = batches([a.text for a in articles], settings.dask.batch_stories)
+    return joined_signatures(stages.map("sketch", sketch, texts, settings.dedup), settings.dedup)
+
+
+def find_copies(arrivals: Arrivals, settings: Settings, new_signatures: np.ndarray | None = None) -> DuplicateResult:
     """Fold the run's new stories into the stored copy groups."""
     state = arrivals.state
     return update_duplicates(arrivals.new, state.articles, state.group_of, state.duplicate_edges,
-                             state.minhash_index, settings.dedup)
+                             state.minhash_index, settings.dedup, new_signatures)
 
 
 def cluster_events(articles: list[Article], dups: DuplicateResult, vectors: dict[str, np.ndarray],
@@ -124,17 +158,18 @@ def ingest_run(
     if published_from or published_to:
         log.info("published %s..%s: %d stories kept, %d outside, %d undated left out", published_from or "",
                  published_to or "", len(window.stories), window.n_outside, window.n_undated)
-    arrivals = stages.run("versions", arrive, state, window.stories, notices, ctx.started_at)
+    normalized = normalize_stories(stages, window.stories, settings, ctx.started_at)
+    arrivals = stages.run("versions", arrive_normalized, state, normalized, origins(window.stories), notices)
     log.info("read %d stories (%d new, %d already stored, %d earlier versions replaced, %d taken down by %d new "
              "withdrawal notices), %d inputs already ingested, %d rejects", len(read.stories), len(arrivals.fresh),
              arrivals.n_known, arrivals.n_superseded, arrivals.n_withdrawn, len(arrivals.notices), read.n_seen,
              len(read.rejects) + len(arrivals.rejects))
 
-    dups = stages.run("copies", find_copies, arrivals, settings)
+    signatures = sketch_stories(stages, arrivals.new, settings)
+    dups = stages.run("copies", find_copies, arrivals, settings, signatures)
     current = arrivals.current
     canonical = [a for a in current if dups.group_of[a.article_id] == a.article_id]
-    vectors = stages.run("embed", embed_stories, canonical, settings.data_dir, settings,
-                         lambda done, total: stages.progress("embed", done, total))
+    vectors = embed_stories(stages, canonical, settings)
     events = stages.run("events", cluster_events, current, dups, vectors, arrivals.state, settings)
     events = stages.run("storylines", group_storylines, current, dups, events, vectors, arrivals.state, settings)
 
@@ -179,8 +214,7 @@ def recluster_run(state: StoredState, start: datetime | None, end: datetime | No
     ctx = RunContext(kind="recluster", flow_run=flow_run)
     dups = state.duplicates()
     canonical = [a for a in state.articles if dups.group_of[a.article_id] == a.article_id]
-    vectors = stages.run("embed", embed_stories, canonical, settings.data_dir, settings,
-                         lambda done, total: stages.progress("embed", done, total))
+    vectors = embed_stories(stages, canonical, settings)
     events = stages.run("events", cluster_events, state.articles, dups, vectors, state, settings, (start, end))
     events = stages.run("storylines", group_storylines, state.articles, dups, events, vectors, state, settings)
     span = f"{start.isoformat() if start else '-'}..{end.isoformat() if end else '-'}"

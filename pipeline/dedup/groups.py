@@ -65,6 +65,7 @@ def update_duplicates(
     previous_edges: list[DuplicateEdge],
     index_table: pa.Table | None,
     config: DedupConfig,
+    new_signatures: np.ndarray | None = None,
 ) -> DuplicateResult:
     """Fold `new` articles into the duplicate groups of `stored` ones.
 
@@ -72,7 +73,8 @@ def update_duplicates(
     `config.window_days` of them; stored assignments never change. Index entries older
     than the window (counted back from the newest story seen) expire. Stored articles
     missing from the index but inside the window (an older store, another sketch) are
-    indexed again from their text.
+    indexed again from their text. `new_signatures` are those of the `new` stories' texts
+    (`Sketcher.signatures`), when computed elsewhere.
     """
     sketcher, window = Sketcher.of(config), np.timedelta64(int(config.window_days * 86400e6), "us")
     index = (DuplicateIndex.from_table(index_table, sketcher) if index_table is not None
@@ -90,7 +92,7 @@ def update_duplicates(
     index = index.select(index.seen_at >= newest - window)
 
     # candidates among index + new: LSH bands, equal content hashes, and time within the window
-    new_sigs = sketcher.signatures([a.text for a in new])
+    new_sigs = sketcher.signatures([a.text for a in new]) if new_signatures is None else new_signatures
     n_old = len(index.article_id)
     ids = index.article_id + [a.article_id for a in new]
     times = np.concatenate([index.seen_at, new_times])

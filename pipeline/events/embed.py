@@ -45,27 +45,43 @@ def embedding_text(article: Article, max_words: int) -> str:
 Progress = Callable[[int, int], None]
 
 
-def embed_texts(texts: list[str], config: EmbeddingConfig, progress: Progress | None = None) -> np.ndarray:
-    """Unit-length embeddings, one row per text, float32.
+def length_batches(texts: list[str], batch_size: int) -> list[list[int]]:
+    """Model batches as positions in `texts`: sorted by length (stable) so each batch pads little.
 
-    Texts are sorted by length so each batch pads little, and encoded batch by batch so
-    that `progress(done, total)` can report between them.
+    The batches fix what is encoded together, so vectors come out the same however the
+    batches are spread over processes.
     """
-    if not texts:
-        return np.zeros((0, 0), dtype=np.float32)
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    return [order[start:start + batch_size].tolist() for start in range(0, len(texts), batch_size)]
+
+
+def encode_batches(batches: list[list[str]], config: EmbeddingConfig) -> list[np.ndarray]:
+    """Unit-length float32 embeddings of each batch of texts, one model call per batch."""
     model = load_model(config.model, config.device)
     model.max_seq_length = config.max_seq_length
-    batch_size = config.batch_size
-    order = np.argsort([len(t) for t in texts], kind="stable")
-    parts = []
-    for start in range(0, len(texts), batch_size):
-        batch = [texts[i] for i in order[start:start + batch_size]]
-        parts.append(model.encode(batch, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False))
-        if progress is not None:
-            progress(start + len(batch), len(texts))
-    out = np.empty((len(texts), parts[0].shape[1]), dtype=np.float32)
-    out[order] = np.concatenate(parts)
+    return [model.encode(batch, batch_size=config.batch_size, normalize_embeddings=True, show_progress_bar=False)
+            for batch in batches]
+
+
+def place(batches: list[list[int]], vectors: list[np.ndarray], n: int) -> np.ndarray:
+    """The vectors of `batches` (positions) back in the order of the texts they were cut from."""
+    out = np.empty((n, vectors[0].shape[1]), dtype=np.float32)
+    out[np.concatenate(batches)] = np.concatenate(vectors)
     return out
+
+
+def embed_texts(texts: list[str], config: EmbeddingConfig, progress: Progress | None = None) -> np.ndarray:
+    """Unit-length embeddings, one row per text, float32, encoded batch by batch so that
+    `progress(done, total)` can report between them."""
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    batches, parts, done = length_batches(texts, config.batch_size), [], 0
+    for batch in batches:
+        parts += encode_batches([[texts[i] for i in batch]], config)
+        done += len(batch)
+        if progress is not None:
+            progress(done, len(texts))
+    return place(batches, parts, len(texts))
 
 
 def embed(articles: list[Article], config: EmbeddingConfig, progress: Progress | None = None) -> np.ndarray:
@@ -106,18 +122,32 @@ class EmbeddingCache:
         self.n_added = 0
 
 
+def cache_misses(articles: list[Article], cache: EmbeddingCache, config: EmbeddingConfig
+                 ) -> tuple[list[str], list[tuple[str, str]]]:
+    """The cache key of each article's text, and the (key, text) pairs not in `cache`, each once, by key."""
+    texts = [embedding_text(a, config.max_words) for a in articles]
+    keys = [cache.key(t) for t in texts]
+    return keys, sorted({k: t for k, t in zip(keys, texts) if k not in cache.vectors}.items())
+
+
+def cache_fill(cache: EmbeddingCache, missing: list[tuple[str, str]], vectors: np.ndarray) -> None:
+    """Add the vectors of the `missing` texts to `cache` and save it."""
+    if not missing:
+        return
+    cache.vectors.update(zip((k for k, _ in missing), vectors))
+    cache.n_added += len(missing)
+    cache.n_embedded += len(missing)
+    cache.save()
+
+
+def cached_vectors(cache: EmbeddingCache, keys: list[str]) -> np.ndarray:
+    return np.stack([cache.vectors[k] for k in keys]) if keys else np.zeros((0, 0), dtype=np.float32)
+
+
 def embed_cached(articles: list[Article], cache: EmbeddingCache, config: EmbeddingConfig,
                  progress: Progress | None = None) -> np.ndarray:
     """Embeddings of `articles`, computing only those not in `cache` (which is then saved)."""
-    texts = [embedding_text(a, config.max_words) for a in articles]
-    keys = [cache.key(t) for t in texts]
-    missing = sorted({k: t for k, t in zip(keys, texts) if k not in cache.vectors}.items())
+    keys, missing = cache_misses(articles, cache, config)
     if missing:
-        fresh = embed_texts([t for _, t in missing], config, progress)
-        cache.vectors.update(zip((k for k, _ in missing), fresh))
-        cache.n_added += len(missing)
-        cache.n_embedded += len(missing)
-        cache.save()
-    if not articles:
-        return np.zeros((0, 0), dtype=np.float32)
-    return np.stack([cache.vectors[k] for k in keys])
+        cache_fill(cache, missing, embed_texts([t for _, t in missing], config, progress))
+    return cached_vectors(cache, keys)

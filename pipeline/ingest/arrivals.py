@@ -49,22 +49,33 @@ def split_notices(stories: list[RawStory]) -> tuple[list[RawStory], list[Withdra
 
 def arrive(state: StoredState, stories: list[RawStory], notices: list[Withdrawal], ingested_at: datetime) -> Arrivals:
     """Normalize `stories`, keep the new ones, apply versions and then withdrawal notices."""
-    fresh, n_known, rejects = new_articles(stories, state, ingested_at)
+    return arrive_normalized(state, normalize(stories, ingested_at), origins(stories), notices)
+
+
+def origins(stories: list[RawStory]) -> dict[str, str]:
+    """Where each story id was first read (an input file, a feed entry), for rejects."""
+    return {s.source_id: s.origin for s in reversed(stories)}
+
+
+def arrive_normalized(state: StoredState, articles: list[Article], origin: dict[str, str],
+                      notices: list[Withdrawal]) -> Arrivals:
+    """`arrive` for stories normalized already (`normalize`, in the order read); `origin` from `origins`."""
+    fresh, n_known, rejects = keep_new(articles, origin, state)
     state, current, superseded = apply_versions(state, fresh)
     state, current, withdrawn, recorded = apply_withdrawals(state, current, notices)
     return Arrivals(state, current, fresh, n_known, rejects, superseded + withdrawn, len(superseded),
                     len(withdrawn), recorded)
 
 
-def new_articles(stories: list[RawStory], state: StoredState, ingested_at: datetime) -> tuple[list[Article], int, list[Reject]]:
-    """Normalize stories and keep those not stored yet.
+def keep_new(articles: list[Article], origin: dict[str, str], state: StoredState
+             ) -> tuple[list[Article], int, list[Reject]]:
+    """Keep the normalized articles not stored yet.
 
     Returns (new articles, how many were already stored, rejects for stories with no text left).
     """
     known = {a.article_id for a in state.articles} | set(state.article_versions.column("article_id").to_pylist())
-    origin = {s.source_id: s.origin for s in reversed(stories)}
     fresh, rejects, n_known = [], [], 0
-    for article in normalize(stories, ingested_at):
+    for article in articles:
         if article.article_id in known:
             n_known += 1
         elif not article.text.strip():

@@ -42,7 +42,7 @@ def newsroom_data(tmp_path_factory, prefect_harness):
         {"id": "copy-msn", "source": "MSN", "published_at": "2017-08-17T08:00:00Z",
          "body": synth.rewrap(sessions, rng, 0.5, headline="Sessions takes aim at Chicago")},
         {"id": "copy-reuters", "source": "Reuters Wire", "published_at": "2017-03-29T10:00:00Z", "body": seed_text("003"),
-         "embargoed": "2999-01-01T00:00:00Z"},
+         "embargoed": "2099-01-01T00:00:00Z"},
     ]
     (inbox / "copies.jsonl").write_text("".join(json.dumps(c) + "\n" for c in copies))
     (inbox / "empty.txt").write_text("")
@@ -90,7 +90,7 @@ def test_event_list_shows_the_seed_events(dashboard, browser, newsroom_data):
         assert link.text == event["headline"]
     assert "Attorney General Sessions Slams Chicago" in rows[0].text  # newest first: August before April, March
     (embargo,) = table.find_elements("css selector", "[data-testid=embargo]")  # the event holding the embargoed copy
-    assert embargo.text == "EMBARGOED until 2999-01-01 00:00 UTC"
+    assert embargo.text == "EMBARGOED until 2099-01-01 00:00 UTC"
     embargoed_event = next(a["event_id"] for a in pq.read_table(newsroom_data / "current" / "articles.parquet").to_pylist()
                            if a["source_id"] == "copy-reuters")
     row = next(r for r in rows if r.find_elements("css selector", f'a[href$="?event={embargoed_event}"]'))
