@@ -145,7 +145,7 @@ def _run_flow(args, start) -> int:
     from flows.progress import RunDisplay
     from flows.server import temporary_server
 
-    display = RunDisplay()
+    display = RunDisplay(live=False if args.verbose else None)  # bars would tangle with Prefect's log lines
     try:
         with temporary_server():
             from flows.stages import watching  # Prefect is slow to import: only once the arguments are good
@@ -154,21 +154,26 @@ def _run_flow(args, start) -> int:
                 _one_line_failures()
             with display, watching(display):
                 state = start()
-    except Exception as exc:  # the server did not start
-        print(f"storyflow {args.command}: failed: {exc}", file=sys.stderr)
+    except Exception as exc:  # the server did not start, or Prefect itself failed
+        print(f"storyflow {args.command}: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    if state.is_failed() or state.is_crashed() or display.result is None:
+    if not state.is_completed():
         try:
             state.result()
             reason = state.message or "the run did not finish"
         except BaseException as exc:  # noqa: BLE001 - the run's own error, reported in one line
             reason = f"{type(exc).__name__}: {exc}"
-        print(f"storyflow {args.command}: failed, nothing was written: {reason}"
+        committed = display.result.snapshot if display.result else None  # a failure after the commit (artifacts)
+        written = f"snapshot {committed.id} was committed" if committed else "nothing was written"
+        print(f"storyflow {args.command}: failed, {written}: {reason}"
               + ("" if args.verbose else " (-v prints the run's whole log)"), file=sys.stderr)
         return EXIT_FAILED
     from pipeline.report import summary_text
 
     result = display.result
+    if result is None:  # a flow that reports no run: never the case for storyflow's flows
+        print(f"storyflow {args.command}: the run finished without a report", file=sys.stderr)
+        return EXIT_FAILED
     print(summary_text(result.report, result.run_id, args.show_events))
     if result.snapshot is not None:
         print(f"Committed as snapshot {result.snapshot.id} of {args.data}")

@@ -36,7 +36,8 @@ def with_dask(settings: Settings, address: str) -> Settings:
 
 
 def publish(result: RunResult) -> None:
-    """The run's report as artifacts on its page in the UI, and to this process's watchers."""
+    """The run's report to this process's watchers (the command line), and as artifacts on its page in the UI."""
+    tell_watchers(result)
     kind = result.report.kind
     create_markdown_artifact(markdown=result.report.markdown, key=f"storyflow-{kind}-summary",
                              description=f"storyflow {kind} {result.run_id}")
@@ -47,7 +48,6 @@ def publish(result: RunResult) -> None:
                               description="stories this run moved to another event")
     get_run_logger().info("run %s committed as snapshot %s: %s", result.run_id,
                           result.snapshot.id if result.snapshot else "-", result.report.counts)
-    tell_watchers(result)
 
 
 @flow(name="storyflow-ingest", log_prints=False)

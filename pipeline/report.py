@@ -114,7 +114,7 @@ def _detail(change: str, event: str, absorbed: list[str], went: dict[str, Counte
 def run_report(tables: dict[str, pa.Table], run_id: str, event_before: dict[str, str]) -> RunReport:
     """Markdown summary, touched events and moved stories for run `run_id` of `tables` (`output_tables`)."""
     (run,) = _rows_of_run(tables["runs"], run_id)
-    articles = tables["articles"].select(["article_id", "event_id", "title", "text"]).to_pylist()
+    articles = tables["articles"].select(["article_id", "event_id"]).to_pylist()
     event_after = {a["article_id"]: a["event_id"] for a in articles}
     new_ids = set(event_after) - set(event_before)
     edges = [e for e in tables["duplicates"].to_pylist() if e["article_id"] in new_ids or e["duplicate_of"] in new_ids]
@@ -145,11 +145,14 @@ def run_report(tables: dict[str, pa.Table], run_id: str, event_before: dict[str,
             "absorbed": ", ".join(absorbed),
             "detail": _detail(change, event_id, absorbed, went, came),
         })
+    moved_ids = [a["article_id"] for a in articles if a["article_id"] in event_before and event_before[a["article_id"]] != a["event_id"]]
+    texts = tables["articles"].filter(pc.is_in(tables["articles"]["article_id"], pa.array(moved_ids, pa.string())))
+    story = {a["article_id"]: story_title(a) for a in texts.select(["article_id", "title", "text"]).to_pylist()}
     moved = [
-        {"article_id": a["article_id"], "story": story_title(a),
-         "from_event": event_before[a["article_id"]], "from_headline": events.get(event_before[a["article_id"]], {}).get("headline", ""),
-         "to_event": a["event_id"], "to_headline": events.get(a["event_id"], {}).get("headline", "")}
-        for a in articles if a["article_id"] in event_before and event_before[a["article_id"]] != a["event_id"]
+        {"article_id": a, "story": story[a],
+         "from_event": event_before[a], "from_headline": events.get(event_before[a], {}).get("headline", ""),
+         "to_event": event_after[a], "to_headline": events.get(event_after[a], {}).get("headline", "")}
+        for a in moved_ids
     ]
     n_change = Counter(row["change"] for row in touched)
     counts = {

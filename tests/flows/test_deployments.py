@@ -366,7 +366,9 @@ def test_custom_run_form_in_the_prefect_ui_backfills_a_date_range(stack):
     with deployment_page(stack, deployment, "ui-custom-run", window="1400,3000") as driver:
         click_text(driver, "Run")
         click_text(driver, "Custom run")
-        source, data_dir = driver.find_elements(By.TAG_NAME, "textarea")[:2]  # the overrides have text boxes too
+        # the form, drawn once the deployment's schema is in: source and data_dir first (the settings have text boxes too)
+        WebDriverWait(driver, 90).until(lambda d: len(d.find_elements(By.TAG_NAME, "textarea")) >= 2, "no form")
+        source, data_dir = driver.find_elements(By.TAG_NAME, "textarea")[:2]
         source.send_keys(str(SEEDS))
         # select-all and type over the default: clear() alone raced the form, which now and
         # then put "data" back in front of the typed path

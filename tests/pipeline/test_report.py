@@ -132,3 +132,12 @@ def test_the_runs_row_gets_the_reports_per_run_figures():
     (row,) = with_run_figures(tables["runs"], "r1", report.counts).to_pylist()
     assert (row["n_events_split"], row["n_events_created"], row["n_stories_moved"], row["n_new_copies"]) == (1, 1, 1, 0)
     assert row["n_events"] == 2  # the store's total is left as it was
+
+
+def test_a_file_refused_for_its_size_names_the_setting_that_allows_it():
+    tables = store_tables({}, {}, {"kind": "ingest", "n_input_files": 1, "n_rejects": 1})
+    tables["rejects"] = store.to_table("rejects", [{"run_id": "r1", "origin": "/in/big.jsonl",
+                                                     "reason": "file too large: 22000000 bytes > limit 20000000"}])
+    text = summary_text(run_report(tables, "r1", {}), "r1")
+    assert text.splitlines()[0] == "storyflow ingest r1: nothing stored: every input was rejected (1 reject)"
+    assert "/in/big.jsonl: file too large" in text and "STORYFLOW_INGEST__MAX_INPUT_BYTES" in text
