@@ -20,12 +20,16 @@ from pipeline.run import RunResult
 STAGE_LABELS = {
     "load": "reading the store",
     "read": "reading the inputs",
+    "normalize": "normalizing the stories",
     "versions": "sorting new versions and withdrawals",
+    "sketch": "sketching the new stories",
     "copies": "finding copies",
+    "embed_cache": "looking up and saving stories embedded before",
     "embed": "reading stories with the language model",
     "events": "grouping stories into events",
     "storylines": "grouping events into storylines",
     "tables": "preparing the tables",
+    "search": "indexing the stories for search",
     "commit": "committing a new snapshot",
 }
 UNITS = {"embed": "stories"}

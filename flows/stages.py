@@ -115,7 +115,14 @@ class PrefectStages(Stages):
                 self.progress(name, len(out), len(items))
             return out
 
-        return super().run(name, mapped)
+        _tell("stage_started", name)
+        began, failed = time.perf_counter(), True
+        try:
+            out = Stages.run(self, name, mapped)
+            failed = False
+            return out
+        finally:
+            _tell("stage_finished", name, time.perf_counter() - began, failed)
 
     def progress(self, stage: str, done: int, total: int) -> None:
         _tell("progress", stage, done, total)

@@ -91,11 +91,11 @@ class RunResult:
 def embed_stories(stages: Stages, articles: list[Article], settings: Settings) -> dict[str, np.ndarray]:
     """Vectors by article id; only stories not in the store's embedding cache reach the model,
     in tasks of whole model batches (`stages.map`)."""
-    plan = stages.run("embed cache", plan_embedding, articles, settings.data_dir, settings.embedding,
+    plan = stages.run("embed_cache", plan_embedding, articles, settings.data_dir, settings.embedding,
                       settings.dask.batch_stories)
     if plan.missing:
         vectors = [v for part in stages.map("embed", encode_batches, plan.tasks, settings.embedding) for v in part]
-        stages.run("embed cache", cache_fill, plan.cache, plan.missing,
+        stages.run("embed_cache", cache_fill, plan.cache, plan.missing,
                    place(plan.model_batches, vectors, len(plan.missing)))
     log.info("embedded %d stories, %d from the cache", len(plan.missing), len(articles) - len(plan.missing))
     return dict(zip((a.article_id for a in articles), cached_vectors(plan.cache, plan.keys)))
