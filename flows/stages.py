@@ -103,16 +103,17 @@ class PrefectStages(Stages):
         finally:
             _tell("stage_finished", name, time.perf_counter() - began, failed)
 
-    def map(self, name: str, fn: Callable, items: list, *args: Any) -> list:
+    def map(self, name: str, fn: Callable, items: list, *args: Any, sizes: list[int] | None = None) -> list:
         """One task per item on the flow's task runner (a Dask cluster: see `in_sequence`); results in order."""
         stage = task(fn, name=name, cache_policy=NONE)
+        sizes = sizes or [1] * len(items)
 
         def mapped() -> list:
             futures = stage.map(items, *(unmapped(a) for a in args)) if items else []
             out = []
             for future in futures:
                 out.append(future.result())
-                self.progress(name, len(out), len(items))
+                self.progress(name, sum(sizes[:len(out)]), sum(sizes))
             return out
 
         _tell("stage_started", name)

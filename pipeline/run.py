@@ -59,15 +59,17 @@ class Stages:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - began
             log.info("stage %s: %.2f s", name, time.perf_counter() - began)
 
-    def map(self, name: str, fn: Callable, items: list, *args: Any) -> list:
+    def map(self, name: str, fn: Callable, items: list, *args: Any, sizes: list[int] | None = None) -> list:
         """`fn(item, *args)` for each item, results in the order of `items`: the parallel stages
-        (here one after another; `progress` is called after each item)."""
+        (here one after another). `progress` is called after each item, counting `sizes` (what
+        each item holds, say stories; default one each)."""
         began = time.perf_counter()
+        sizes = sizes or [1] * len(items)
         try:
             out = []
             for item in items:
                 out.append(fn(item, *args))
-                self.progress(name, len(out), len(items))
+                self.progress(name, sum(sizes[:len(out)]), sum(sizes))
             return out
         finally:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - began
@@ -94,7 +96,9 @@ def embed_stories(stages: Stages, articles: list[Article], settings: Settings) -
     plan = stages.run("embed_cache", plan_embedding, articles, settings.data_dir, settings.embedding,
                       settings.dask.batch_stories)
     if plan.missing:
-        vectors = [v for part in stages.map("embed", encode_batches, plan.tasks, settings.embedding) for v in part]
+        sizes = [sum(map(len, task)) for task in plan.tasks]
+        vectors = [v for part in stages.map("embed", encode_batches, plan.tasks, settings.embedding, sizes=sizes)
+                   for v in part]
         stages.run("embed_cache", cache_fill, plan.cache, plan.missing,
                    place(plan.model_batches, vectors, len(plan.missing)))
     log.info("embedded %d stories, %d from the cache", len(plan.missing), len(articles) - len(plan.missing))
