@@ -38,7 +38,7 @@ def window_distance(stories: list[Article], vectors: np.ndarray, config: EventCo
     events does so by `new_among_older`: with publication times, the time penalty keeps
     same-kind events apart, and scaling lets an event's later, farther-dated stories join its
     first ones; without them, scaling new stories against older ones pulled them into
-    same-kind events (README, Events).
+    same-kind events.
     """
     documents = lexical.without_common_lines([similarity.story_document(a) for a in stories],
                                              config.common_line_share)
@@ -96,9 +96,7 @@ def new_among_older(distance: np.ndarray, new: np.ndarray, config: EventConfig) 
       into it; and where the first few reports of a same-kind event arrive together, the
       rest of their event that would hold them apart is not there yet.
     Everything is expressed against the scaled window's cut (plain distances move up by the
-    difference of the two cuts). On the dev set in ten time-ordered undated batches as runs
-    store them: 0.947 against 0.950 in one batch; 0.943 without the margin, and 0.934 with
-    the first reading alone (README, Events).
+    difference of the two cuts).
     """
     plain_cut = cut_at(config.distance, distance, config)
     window_sparseness = sparseness_at(scaled_full_cut(config), distance, config)
@@ -135,7 +133,7 @@ def scale_among_themselves(among_new: np.ndarray, strength: float, config: Event
     Their distances are lowered by the scaled windows' extra margin (`event_scaled_margin`) to
     the same extent, as the plain cut is the reference. Why: where a run brings the bulk of an
     event at once (news comes in bursts), its one-line reports are kept together as in a first
-    run; where the new stories are few or scattered across events, nothing changes (README, Events).
+    run; where the new stories are few or scattered across events, nothing changes.
     """
     similarity.local_scaling(among_new, config.scaling_neighbours, config.scaling_weight * strength)
     among_new -= np.float32(config.scaled_margin * strength)

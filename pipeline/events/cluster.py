@@ -85,7 +85,7 @@ def remap_ids(
     cluster took was absorbed: it is merged into the id now held by most of its old members.
     Why not let the largest cluster choose first: where one event's stories split, a large
     cluster of new stories holding a few of them took the id from the cluster holding most of
-    them, so the new stories joined the event (README, Events).
+    them, so the new stories joined the event.
     """
     taken: set[str] = set(known) | set(previous.values())
     groups = _groups(member_ids, labels)  # largest first

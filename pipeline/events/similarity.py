@@ -113,7 +113,7 @@ def local_scaling(distance: np.ndarray, neighbours: int, weight: float) -> np.nd
     a cut that suits full-length ones; long stories of a busy topic sit close to each other and
     to a same-kind event. Measuring each story against its own neighbourhood (the local scale of
     self-tuning spectral clustering, Zelnik-Manor and Perona 2004) evens that out; half of it,
-    blended with the plain distance, is what the dev set favoured (README, Events).
+    blended with the plain distance, is what the dev set favoured.
     """
     if weight <= 0 or len(distance) < 3:
         return distance
@@ -184,9 +184,7 @@ def window_sparseness(distance: np.ndarray, full: float, sparse_neighbours: floa
     uses weighs nothing. Where most events have a story or two in the window (a small first
     run, the first batches of a stream), the names that set each event apart are such terms,
     and two stories of same-kind events are left sharing only the words of their kind, so they
-    look closer than they are: a sparse window is cut tighter (`events.window_distance`). On
-    the dev set (without word pairs) the best cut rose from 0.50-0.60 for windows of 54
-    stories (about 2 neighbours each) to 0.70 for 500 (12) (README, Events).
+    look closer than they are: a sparse window is cut tighter (`assign.window_distance`).
     """
     neighbours = neighbours_per_story(distance, full)
     if neighbours >= dense_neighbours:
