@@ -168,9 +168,19 @@ def _run_flow(args, start) -> int:
         print(f"storyflow {args.command}: failed, {written}: {reason}"
               + ("" if args.verbose else " (-v prints the run's whole log)"), file=sys.stderr)
         return EXIT_FAILED
-    from pipeline.report import summary_text
+    from pipeline.report import outcome, summary_text
 
     result = display.result
+    if args.command == "backfill":  # a run per window: a line each, the last in full, then the backfill's summary
+        for window in display.results[:-1]:
+            row = window.tables["runs"].slice(window.tables["runs"].num_rows - 1).to_pylist()[0]
+            print(f"{row['published_from']}..{row['published_to']}: {outcome(window.report.counts)}")
+        if result is not None:
+            print(summary_text(result.report, result.run_id, args.show_events))
+            print(f"Committed as snapshot {result.snapshot.id} of {args.data}\n")
+        print(state.result())
+        return EXIT_OK if result is None or result.report.counts["stories_in"] or not result.report.counts["rejects"] \
+            else EXIT_ALL_REJECTED
     if result is None:  # a flow that reports no run: never the case for storyflow's flows
         print(f"storyflow {args.command}: the run finished without a report", file=sys.stderr)
         return EXIT_FAILED
@@ -210,7 +220,7 @@ def run(args) -> int:
         from flows.ingest import ingest_flow
 
         return ingest_flow(inputs=args.input, data_dir=args.data, feeds=args.feed or None, overrides=overrides,
-                           return_state=True)
+                           dask_address=args.dask, return_state=True)
 
     return _run_flow(args, start)
 
@@ -226,7 +236,7 @@ def backfill(args) -> int:
         from flows.backfill import backfill_flow
 
         return backfill_flow(source=args.source, start=args.start, end=args.end, data_dir=args.data,
-                             overrides=overrides, return_state=True)
+                             overrides=overrides, dask_address=args.dask, return_state=True)
 
     return _run_flow(args, start)
 
@@ -252,7 +262,7 @@ def recluster(args) -> int:
         from flows.recluster import recluster_flow
 
         return recluster_flow(start=first, end=last, data_dir=args.data, overrides=overrides,
-                              last_days=args.last_days, return_state=True)
+                              last_days=args.last_days, dask_address=args.dask, return_state=True)
 
     return _run_flow(args, start)
 
@@ -318,6 +328,10 @@ def parser() -> argparse.ArgumentParser:
     running.add_argument("--show-events", type=shown, default=25, metavar="N",
                          help="list at most N of the events the run touched, largest first ('all': every one; default 25)")
     running.add_argument("-v", "--verbose", action="store_true", help="also print Prefect's log of the run")
+    running.add_argument("--dask", default="", metavar="ADDRESS",
+                         help="run the per-story work on this Dask scheduler (tcp://host:8786); its workers need "
+                              "storyflow installed and the inputs at the same paths (default: $STORYFLOW_DASK__ADDRESS, "
+                              "else this process)")
     settings = f"settings --set takes:\n{settings_help()}\n\n{PROGRESS}\n\n{EXIT_CODES}"
 
     def command(name: str, parents: list, help: str, description: str, epilog: str = settings):
@@ -334,8 +348,10 @@ def parser() -> argparse.ArgumentParser:
 
     p = command("backfill", [data, running], "read an archive, keeping the stories published between two days",
                 "Read an archive folder or file into the store, keeping only the stories published from --from to "
-                "--to (UTC days, both included). Undated stories are left out. The archive is read whole each time, "
-                "so later backfills can take other days from the same files.")
+                "--to (UTC days, both included), one window of days at a time (a run and a snapshot each, oldest "
+                "first; --set ingest__backfill_window_days=N). Undated stories are left out. Run the same command "
+                "again after an interruption: it goes on at the first window not yet committed. The archive is "
+                "read whole each time, so later backfills can take other days from the same files.")
     p.add_argument("source", help="the archive: a folder or one file of stories")
     p.add_argument("--from", dest="start", type=day, required=True, metavar="DAY", help="first publication day, YYYY-MM-DD")
     p.add_argument("--to", dest="end", type=day, required=True, metavar="DAY", help="last publication day, YYYY-MM-DD")

@@ -16,6 +16,11 @@ from pipeline.config import RunOverrides, Settings
 
 # field -> (title, what it does, in plain words)
 PLAIN = {
+    "ingest__backfill_window_days": (
+        "Backfill: days per window",
+        "A backfill stores its archive this many publication days at a time, oldest first, each window a run of "
+        "its own; an interrupted backfill goes on at the first window not stored. Larger windows hold more in "
+        "memory at once."),
     "dedup__jaccard": (
         "Copies: shared wording",
         "How much of their wording two stories must share, counted over both, to count as copies of one story. "
@@ -36,6 +41,10 @@ PLAIN = {
         "Language model",
         "The sentence-transformers model that reads stories to compare their meaning: a model name or a folder "
         "on the machine running the flow. A new model reads every story again (slow)."),
+    "embedding__device": (
+        "Language model: device",
+        "Where the language model runs: cpu, or cuda (cuda:1, ...) on a machine or Dask worker with an NVIDIA GPU. "
+        "Every worker must have that device."),
     "events__distance": (
         "Events: how close",
         "How alike stories must be to be grouped as one event. Lower is stricter: more, smaller events; "

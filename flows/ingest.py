@@ -1,7 +1,6 @@
 """The ingest flow: the run sequence of `pipeline.run` as Prefect tasks, with artifacts for operators."""
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 from prefect import flow, get_run_logger
@@ -56,8 +55,6 @@ def ingest_flow(
     data_dir: str = "data",
     feeds: list[str] | Unset = None,
     overrides: RunSettings | Unset = None,
-    published_from: date | Unset = None,
-    published_to: date | Unset = None,
     dask_address: str = "",
 ) -> str:
     """Read new stories into the store: fold copies together, group stories into events and events into
@@ -70,13 +67,11 @@ def ingest_flow(
         data_dir: The folder holding the results. A relative path starts from the folder the deployment was made in.
         feeds: More RSS or Atom feed addresses to read in the same run.
         overrides: Change a few settings for this run only. Leave a box empty to keep its usual value.
-        published_from: Only take stories published on or after this day (UTC). Empty: no first day.
-        published_to: Only take stories published on or before this day (UTC). Empty: no last day.
         dask_address: A Dask scheduler (tcp://host:8786) to spread the per-story work over. Empty: the setting
             (STORYFLOW_DASK__ADDRESS), else this process.
     """
     settings = with_dask(Settings(data_dir=Path(data_dir)).with_overrides(overrides), dask_address)
-    result = in_sequence(run_ingest, ([inputs, *(feeds or [])], settings, published_from, published_to), settings.dask,
+    result = in_sequence(run_ingest, ([inputs, *(feeds or [])], settings), settings.dask,
                          flow_run=this_flow_run())
     publish(result)
     return result.summary

@@ -31,8 +31,11 @@ STAGE_LABELS = {
     "tables": "preparing the tables",
     "search": "indexing the stories for search",
     "commit": "committing a new snapshot",
+    "parts": "listing the archive's files",
+    "survey": "finding the publication days in each file",
+    "windows": "backfilling the archive window by window",
 }
-UNITS = {"embed": "stories"}
+UNITS = {"embed": "stories", "windows": "windows"}
 
 
 def _clock(seconds: float) -> str:
@@ -48,10 +51,12 @@ class RunDisplay:
         self.stream = stream or sys.stderr
         self.live = self.stream.isatty() if live is None else live
         self.every_s = every_s
-        self.result: RunResult | None = None
+        self.result: RunResult | None = None  # the last run's
+        self.results: list[RunResult] = []  # every run's (a backfill makes one per window)
         self._began: dict[str, float] = {}
         self._printed: dict[str, float] = {}
         self._tasks: dict[str, int] = {}
+        self._counting: set[str] = set()  # rows opened by progress alone
         self._bars = None
 
     # --- the context: a live display runs from entry to exit ------------------------------
@@ -88,10 +93,17 @@ class RunDisplay:
             self._line(f"{stage}: {label} …")
 
     def progress(self, stage: str, done: int, total: int) -> None:
+        """How far a stage is; a count with no stage around it (a backfill's windows) gets a row of its own."""
         unit = UNITS.get(stage, "")
         count = f"{done:,} of {total:,} {unit}".rstrip()
+        if self._bars is not None and stage not in self._tasks and stage not in self._began:
+            self._counting.add(stage)
+            self.stage_started(stage)
         if self._bars is not None and stage in self._tasks:
             self._bars.update(self._tasks[stage], total=total, completed=done, count=count)
+            if done >= total and stage in self._counting:
+                self._counting.discard(stage)
+                self.stage_finished(stage, time.monotonic() - self._began.pop(stage), False)
             return
         now = time.monotonic()
         if done < total and now - self._printed.get(stage, 0.0) < self.every_s:
@@ -116,3 +128,4 @@ class RunDisplay:
 
     def run_finished(self, result: RunResult) -> None:
         self.result = result
+        self.results.append(result)

@@ -31,6 +31,9 @@ class IngestConfig(StageConfig):
                                                "... are refused otherwise), e.g. [\"feeds.internal\", \"10.20.0.0/16\"]")
     input_deadline_s: float = Field(60.0, gt=0, description="most seconds spent reading one input (file or feed), "
                                     "checked between chunks and entries: what is left is rejected and read next run")
+    backfill_window_days: int = Field(1, ge=1, description="a backfill commits its archive this many publication "
+                                      "days at a time, oldest first (what it holds at once; an interrupted one "
+                                      "resumes at the first window not committed)")
 
     @field_validator("fetch_allow_hosts")
     @classmethod
@@ -63,10 +66,16 @@ class DedupConfig(StageConfig):
 
 class EmbeddingConfig(StageConfig):
     model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or local path")
-    batch_size: int = Field(32, ge=1, description="stories per model batch")
+    batch_size: int = Field(32, ge=1, description="stories per model batch on the cpu")
     max_words: int = Field(96, ge=1, description="words of the body embedded after the headline")
     max_seq_length: int = Field(128, ge=8, description="word pieces the model reads at most")
     device: str = Field("cpu", description="torch device to embed on: cpu, cuda, cuda:1, mps")
+    accelerator_batch_size: int = Field(256, ge=1, description="stories per model batch on any device but the cpu")
+
+    @property
+    def stories_per_batch(self) -> int:
+        """An accelerator takes larger batches than a CPU core gains from."""
+        return self.batch_size if self.device == "cpu" else self.accelerator_batch_size
 
 
 class EventConfig(StageConfig):
@@ -149,8 +158,9 @@ class Settings(BaseSettings):
 # What one run may change (the Prefect run form, `storyflow run --set`): thresholds and the
 # model, never paths or limits.
 OVERRIDABLE = {
+    "ingest": ("backfill_window_days",),
     "dedup": ("jaccard", "containment", "char_containment", "paragraph_containment"),
-    "embedding": ("model",),
+    "embedding": ("model", "device"),
     "events": ("distance", "embedding_weight", "time_weight", "time_scale_days"),
     "storylines": ("distance",),
 }

@@ -40,8 +40,8 @@ class EmbeddingPlan:
         self.cache = EmbeddingCache(data_dir, config)
         self.keys, self.missing = cache_misses(articles, self.cache, config)
         texts = [t for _, t in self.missing]
-        self.model_batches = length_batches(texts, config.batch_size)
-        per_task = max(1, stories_per_task // config.batch_size)
+        self.model_batches = length_batches(texts, config.stories_per_batch)
+        per_task = max(1, stories_per_task // config.stories_per_batch)
         self.tasks = batches([[texts[i] for i in batch] for batch in self.model_batches], per_task)
 
 

@@ -86,3 +86,4 @@ class IngestResult:
     inbox_rows: list[dict] = field(default_factory=list)  # files and feed entries read this run
     n_seen: int = 0  # inputs skipped because an earlier run ingested them
     inputs: str = ""  # what was read, as the runs table records it
+    n_left_out: int = 0  # stories read but left out before the run (a backfill's: outside its dates or undated)

@@ -7,9 +7,14 @@ The stages marked * look at one story at a time: they go through `Stages.map` in
 (`pipeline.parallel`), which the Prefect flows can spread over a Dask cluster; the others
 read everything at once and run in the run's own process.
 
+A backfill is that sequence once per window of publication days, over an archive surveyed
+first (`run_backfill`):
+
+    parts -> survey* -> for each window not yet committed: load -> read* -> (the run above)
+
 `ingest_run` and `recluster_run` take the stored state (and the stories read) and return the
-tables to commit; `run_ingest` and `run_recluster` add the store around them (its writer lock,
-the state read from its current snapshot, the commit). Every stage goes through a `Stages` object, which
+tables to commit; `run_ingest`, `run_backfill` and `run_recluster` add the store around them (its
+writer lock, the state read from its current snapshot, the commit). Every stage goes through a `Stages` object, which
 times it: the Prefect flows pass one that makes each stage a task with retries and logs, the
 benchmarks and tests use the plain one. Stages never change their inputs in place, so a
 retried stage starts from what the failed attempt was given.
@@ -32,12 +37,12 @@ from pipeline.events.assign import EventResult, assign_events
 from pipeline.events.embed import cache_fill, cached_vectors, encode_batches, place
 from pipeline.events.storylines import storylines_of
 from pipeline.ingest import ingest
+from pipeline.ingest.archive import archive_parts, read_part, survey_part
 from pipeline.ingest.arrivals import Arrivals, arrive_normalized, origins, split_notices
-from pipeline.ingest.date_window import published_within
-from pipeline.ingest.inbox import Inbox
+from pipeline.ingest.date_window import day_windows, published_within
 from pipeline.ingest.normalize import normalize
 from pipeline.parallel import batches, joined_signatures, plan_embedding, sketch
-from pipeline.records import Article, IngestResult, RawStory
+from pipeline.records import Article, IngestResult, RawStory, Reject
 from pipeline.store import Snapshot, Store
 from pipeline.store.state import StoredState, load_state
 from pipeline.store.tables import FlowRunRef, RunContext, ingest_tables, output_tables
@@ -154,7 +159,8 @@ def ingest_run(
     runs this one, if any (recorded in the runs table).
     """
     stages = stages or Stages()
-    ctx = RunContext(kind="backfill" if published_from or published_to else "ingest", flow_run=flow_run)
+    ctx = RunContext(kind="backfill" if published_from or published_to else "ingest", flow_run=flow_run,
+                     published_from=published_from, published_to=published_to)
     if now:
         ctx.started_at = now
     stories, notices = split_notices(read.stories)
@@ -181,10 +187,10 @@ def ingest_run(
         out = output_tables(
             ctx, read.inputs, settings.model_dump(mode="json"), arrivals.state, current, dups, events, vectors,
             read.rejects + arrivals.rejects,
-            {"n_input_files": read.n_inputs, "n_stories_read": len(read.stories), "n_new_articles": len(arrivals.fresh),
+            {"n_input_files": read.n_inputs, "n_stories_read": len(read.stories) + read.n_left_out, "n_new_articles": len(arrivals.fresh),
              "n_already_stored": arrivals.n_known, "n_superseded": arrivals.n_superseded,
              "n_withdrawn": arrivals.n_withdrawn, "n_inputs_seen": read.n_seen,
-             "n_outside_window": window.n_outside + window.n_undated},
+             "n_outside_window": window.n_outside + window.n_undated + read.n_left_out},
         )
         out.update(ingest_tables(ctx, arrivals.state, arrivals.shelved, read.inbox_rows, arrivals.notices))
         return out
@@ -200,14 +206,10 @@ def reported(written: dict[str, pa.Table], run_id: str, state: StoredState, stag
     return RunResult(run_id, written, run_report, report.summary_text(run_report, run_id), stages.timings)
 
 
-def read_sources(sources: list[str], state: StoredState, settings: Settings, windowed: bool) -> IngestResult:
-    """Read every source; what earlier runs ingested is skipped (the inbox log). A date-windowed
-    run (a backfill) reads its sources whole and logs nothing, as it takes only part of each
-    file and later windows must still see them."""
-    read = ingest(sources, settings.ingest, Inbox() if windowed else state.inbox)
+def read_sources(sources: list[str], state: StoredState, settings: Settings) -> IngestResult:
+    """Read every source; what earlier runs ingested is skipped (the inbox log)."""
+    read = ingest(sources, settings.ingest, state.inbox)
     read.inputs = " ".join(sources)
-    if windowed:
-        read.inbox_rows = []
     return read
 
 
@@ -235,18 +237,108 @@ def open_store(settings: Settings) -> Store:
     return Store(settings.data_dir, settings.store.keep_snapshots)
 
 
-def run_ingest(sources: list[str], settings: Settings, published_from: date | None = None,
-               published_to: date | None = None, stages: Stages | None = None,
+def run_ingest(sources: list[str], settings: Settings, stages: Stages | None = None,
                flow_run: FlowRunRef | None = None) -> RunResult:
     """Read `sources` into the store at `settings.data_dir`: hold it, read its state, run, commit."""
     stages = stages or Stages()
-    windowed = bool(published_from or published_to)
     with open_store(settings).writer(settings.store.lock_timeout_s) as writer:
         state = stages.run("load", load_state, writer.base)
-        read = stages.run("read", read_sources, sources, state, settings, windowed)
-        result = ingest_run(state, read, settings, published_from, published_to, stages, flow_run=flow_run)
+        read = stages.run("read", read_sources, sources, state, settings)
+        result = ingest_run(state, read, settings, stages=stages, flow_run=flow_run)
         stages.run("search", writer.derive, search.FILE, search.build_for_run, result.tables)
         result.snapshot = stages.run("commit", writer.commit, result.tables, run_id=result.run_id, kind=result.report.kind)
+    return result
+
+
+@dataclass(slots=True)
+class BackfillResult:
+    source: str
+    start: date
+    end: date
+    windows: list[tuple[date, date]]  # the publication-day windows that hold stories, oldest first
+    runs: list[RunResult]  # one per window this backfill committed
+    skipped: list[tuple[date, date]]  # committed by an earlier backfill of the same archive (resumed)
+    n_outside: int  # stories published before or after the dates
+    n_undated: int  # stories with no publication time (a backfill cannot place them)
+
+    def summary(self) -> str:
+        """What the backfill did, for a terminal or a run's page."""
+        stored = sum(r.report.counts["new_articles"] for r in self.runs)
+        lines = [f"Backfill of {self.source}, {self.start}..{self.end}: {len(self.runs)} of {len(self.windows)} "
+                 f"windows committed now, {report.counted(stored, 'new story', 'new stories')}"]
+        if self.skipped:
+            lines.append(f"{report.counted(len(self.skipped), 'window')} committed by an earlier backfill of this archive "
+                         f"({self.skipped[0][0]}..{self.skipped[-1][1]}) and not read again")
+        if self.n_outside or self.n_undated:
+            lines.append(f"Left out: {self.n_outside:,} stories published outside the dates, {self.n_undated:,} undated")
+        return "\n".join(lines)
+
+
+def committed_windows(runs: pa.Table, source: str) -> set[tuple[date, date]]:
+    """The windows of `source` that backfills committed, from a runs table."""
+    rows = runs.select(["kind", "inputs", "published_from", "published_to"]).to_pylist()
+    return {(r["published_from"], r["published_to"]) for r in rows
+            if r["kind"] == "backfill" and r["inputs"] == source and r["published_from"] and r["published_to"]}
+
+
+def merged_reads(reads: list[IngestResult], source: str, known: list[Reject]) -> IngestResult:
+    """The parts read for one window as one read; rejects the survey recorded already are left out."""
+    seen = {(r.origin, r.reason) for r in known}
+    return IngestResult([s for r in reads for s in r.stories],
+                        [x for r in reads for x in r.rejects if (x.origin, x.reason) not in seen],
+                        sum(r.n_inputs for r in reads), inputs=source)
+
+
+def in_days(story: RawStory, first: date, last: date) -> bool:
+    return story.published_at is not None and first <= story.published_at.date() <= last
+
+
+def run_backfill(source: str, settings: Settings, start: date, end: date, stages: Stages | None = None,
+                 flow_run: FlowRunRef | None = None,
+                 on_window: Callable[[RunResult], None] | None = None) -> BackfillResult:
+    """Read the archive `source` into the store, the stories published in [start, end] only, as one
+    committed run per window of `settings.ingest.backfill_window_days` days, oldest first, so what
+    a run holds stays bounded and the copy index and event window move on with the days.
+
+    The archive's parts (files) are surveyed once, in parallel, for the days they hold; each window
+    reads only the parts holding its days. Windows an earlier backfill of the same source
+    committed are skipped, so a backfill that was stopped resumes where it stopped. The survey's
+    rejects are recorded with the first window; undated stories and those outside the dates
+    are counted, not stored. `on_window(result)` is called after each commit.
+    """
+    stages = stages or Stages()
+    parts, unlisted = stages.run("parts", archive_parts, source)
+    surveys = stages.map("survey", survey_part, parts, settings.ingest)
+    rejects = unlisted + [r for s in surveys for r in s.rejects]
+    days = {day for s in surveys for day in s.days}
+    windows = day_windows(days, start, end, settings.ingest.backfill_window_days) or [(start, end)]
+    n_outside = sum(n for s in surveys for day, n in s.days.items() if not start <= day <= end)
+    result = BackfillResult(source, start, end, windows, [], [], n_outside, sum(s.n_undated for s in surveys))
+    log.info("backfill %s %s..%s: %d parts, %d windows of up to %d days", source, start, end, len(parts), len(windows),
+             settings.ingest.backfill_window_days)
+    store = open_store(settings)
+    done = committed_windows(store.current().read("runs"), source)
+    for n, (first, last) in enumerate(windows):
+        stages.progress("windows", n, len(windows))
+        if (first, last) in done:
+            result.skipped.append((first, last))
+            continue
+        with store.writer(settings.store.lock_timeout_s) as writer:
+            state = stages.run("load", load_state, writer.base)
+            chosen = [p for p, s in zip(parts, surveys) if s.touches(first, last) or (n == 0 and s.has_notices)]
+            reads = stages.map("read", read_part, chosen, settings.ingest)
+            read = merged_reads(reads, source, rejects)
+            read.stories = [s for s in read.stories if s.is_withdrawal or in_days(s, first, last)]
+            if n == 0:  # what the survey found that no window takes
+                read.rejects = rejects + read.rejects
+                read.n_left_out = result.n_outside + result.n_undated
+            run = ingest_run(state, read, settings, first, last, stages, flow_run=flow_run)
+            stages.run("search", writer.derive, search.FILE, search.build_for_run, run.tables)
+            run.snapshot = stages.run("commit", writer.commit, run.tables, run_id=run.run_id, kind=run.report.kind)
+        result.runs.append(run)
+        if on_window is not None:
+            on_window(run)
+    stages.progress("windows", len(windows), len(windows))
     return result
 
 

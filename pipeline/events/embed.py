@@ -59,7 +59,7 @@ def encode_batches(batches: list[list[str]], config: EmbeddingConfig) -> list[np
     """Unit-length float32 embeddings of each batch of texts, one model call per batch."""
     model = load_model(config.model, config.device)
     model.max_seq_length = config.max_seq_length
-    return [model.encode(batch, batch_size=config.batch_size, normalize_embeddings=True, show_progress_bar=False)
+    return [model.encode(batch, batch_size=config.stories_per_batch, normalize_embeddings=True, show_progress_bar=False)
             for batch in batches]
 
 
@@ -75,7 +75,7 @@ def embed_texts(texts: list[str], config: EmbeddingConfig, progress: Progress | 
     `progress(done, total)` can report between them."""
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
-    batches, parts, done = length_batches(texts, config.batch_size), [], 0
+    batches, parts, done = length_batches(texts, config.stories_per_batch), [], 0
     for batch in batches:
         parts += encode_batches([[texts[i] for i in batch]], config)
         done += len(batch)

@@ -38,6 +38,18 @@ def published_within(stories: list[RawStory], start: date | None, end: date | No
     return WindowResult(kept, n_outside, n_undated)
 
 
+def day_windows(days: set[date] | frozenset[date], start: date, end: date, window_days: int) -> list[tuple[date, date]]:
+    """[start, end] cut into windows of `window_days` days from `start` (the last one shorter), each
+    as (first day, last day); only the windows holding one of `days`, in order."""
+    if start > end:
+        raise ValueError(f"date range is empty: start {start} is after end {end}")
+    if window_days < 1:
+        raise ValueError(f"a window is at least one day, not {window_days}")
+    starts = sorted({start + timedelta(days=(day - start).days // window_days * window_days)
+                     for day in days if start <= day <= end})
+    return [(first, min(first + timedelta(days=window_days - 1), end)) for first in starts]
+
+
 def rebuild_range(start: str | None, end: str | None, last_days: float | None,
                   now: datetime) -> tuple[datetime | None, datetime | None]:
     """The [start, end] times a re-cluster rebuilds: ISO times or dates (either end open), or

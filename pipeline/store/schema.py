@@ -137,6 +137,8 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("n_events_withdrawn", pa.int64()),  # every story taken down
         ("n_stories_moved", pa.int64()),  # stories that changed event
         ("rolled_back_to", pa.int64()),  # a rollback: the snapshot made current again
+        ("published_from", pa.date32()),  # a backfill: the first publication day it took (UTC)
+        ("published_to", pa.date32()),  # and the last
     ]),
     # hidden (a leading "_": plain Parquet readers of the folder skip it): the copy index,
     # committed with the tables so it never disagrees with them; derived, rebuilt if unreadable

@@ -5,7 +5,7 @@ import json
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 import pyarrow as pa
@@ -38,6 +38,8 @@ class RunContext:
     started_at: datetime = field(default_factory=utcnow)
     kind: str = "ingest"  # the runs table's kind: ingest, backfill, recluster
     flow_run: FlowRunRef | None = None
+    published_from: date | None = None  # a backfill's publication days
+    published_to: date | None = None
 
 
 def ingest_tables(ctx: RunContext, state: StoredState, superseded: list[Superseded], inbox_rows: list[dict],
@@ -175,6 +177,8 @@ def output_tables(
         "kind": ctx.kind,
         "flow_run_id": ctx.flow_run.id if ctx.flow_run else None,
         "flow_run_url": ctx.flow_run.url if ctx.flow_run else None,
+        "published_from": ctx.published_from,
+        "published_to": ctx.published_to,
         **counts,
     }
     reject_rows = [{"run_id": ctx.run_id, "origin": r.origin, "reason": r.reason, "rejected_at": r.rejected_at} for r in rejects]

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,34 @@ def test_a_deleted_table_is_refused_by_name_and_nothing_is_written(tmp_path):
     assert again.returncode != 0
     assert "articles.parquet" in out and "missing" in out
     assert Store(data).committed_ids() == [1]  # nothing written: the loss is visible, not made permanent
+
+
+def test_a_backfill_killed_between_windows_resumes_and_ends_with_the_tables_of_one_uninterrupted(tmp_path):
+    from tests.support.archive import dated_archive, dev_records, stored_table
+
+    archive = dated_archive(tmp_path / "archive", dev_records(90), date(2021, 3, 1), 3, 2)
+    days = ("--from", "2021-03-01", "--to", "2021-03-31")
+    whole = cli("backfill", str(archive), *days, "--data", str(tmp_path / "whole"))
+    out, _ = whole.communicate(timeout=900)
+    assert whole.returncode == 0, out[-3000:]
+    assert "windows: 3 of 3 windows (100%)" in out and "3 of 3 windows committed now" in out
+
+    data = tmp_path / "data"
+    killed = cli("backfill", str(archive), *days, "--data", str(data))
+    deadline = time.monotonic() + 600
+    while not (data / "current").exists():  # the first window is committed
+        assert killed.poll() is None and time.monotonic() < deadline, killed.stdout.read()
+        time.sleep(0.05)
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.wait(timeout=30)
+    done_before = [r["published_from"] for r in Store(data).current().read("runs").to_pylist()]
+    assert 1 <= len(done_before) < 3, done_before
+
+    resumed = cli("backfill", str(archive), *days, "--data", str(data))
+    out, _ = resumed.communicate(timeout=900)
+    assert resumed.returncode == 0, out[-3000:]
+    assert f"window{'s' if len(done_before) > 1 else ''} committed by an earlier backfill" in out
+    assert [r["published_from"] for r in Store(data).current().read("runs").to_pylist()] == [
+        date(2021, 3, 1), date(2021, 3, 2), date(2021, 3, 3)]  # each window once
+    for name in ("articles", "duplicates", "events", "storylines"):
+        assert stored_table(data, name).equals(stored_table(tmp_path / "whole", name)), name

@@ -1,25 +1,21 @@
-"""A run whose parallel stages go to a real Dask cluster (a scheduler and two worker processes on
-127.0.0.1) writes the same tables as a run in one process."""
+"""A backfill whose parallel stages (reading, normalizing, sketching, embedding) go to a real Dask cluster
+(a scheduler and two worker processes on 127.0.0.1) writes the same tables as a backfill in one process."""
 from __future__ import annotations
 
 import os
 import socket
 import subprocess
 import sys
-from pathlib import Path
+from datetime import date
 
-import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import ROOT
+from tests.support.archive import dated_archive, dev_records, stored_table
 
 pytestmark = pytest.mark.slow
 
-DEV = ROOT.parent / "shared" / "data" / "ecbplus-dev.jsonl"
-if not DEV.exists():
-    DEV = Path("/work/shared/data/ecbplus-dev.jsonl")
 TABLES = ("articles", "duplicates", "events", "storylines")
-CLOCK_COLUMNS = {"ingested_at", "run_id", "first_seen", "last_seen"}  # when the run was, not what it found
 
 
 def free_port() -> int:
@@ -55,33 +51,28 @@ def cluster(tmp_path):
                 proc.kill()
 
 
-def table(data: Path, name: str):
-    t = pq.read_table(data / "current" / f"{name}.parquet")
-    t = t.drop_columns([c for c in t.column_names if c in CLOCK_COLUMNS])
-    return t.sort_by([(t.column_names[0], "ascending")])
-
-
 def models_loaded() -> int:
     from pipeline.events.embed import load_model
 
     return load_model.cache_info().misses
 
 
-def test_ingest_on_a_dask_cluster_writes_the_tables_of_one_process(prefect_harness, cluster, tmp_path, monkeypatch):
-    from flows.ingest import ingest_flow
+def test_a_backfill_on_a_dask_cluster_writes_the_tables_of_one_process(prefect_harness, cluster, tmp_path, monkeypatch):
+    from flows.backfill import backfill_flow
     from pipeline.config import Settings
-    from pipeline.run import run_ingest
+    from pipeline.run import run_backfill
 
     address, client = cluster
-    source = tmp_path / "dev.jsonl"
-    source.write_text("".join(DEV.read_text().splitlines(keepends=True)[:120]))
-    monkeypatch.setenv("STORYFLOW_DASK__BATCH_STORIES", "32")  # several tasks per stage, for both workers
+    archive = dated_archive(tmp_path / "archive", dev_records(150), date(2021, 3, 1), 3, 4)
+    monkeypatch.setenv("STORYFLOW_DASK__BATCH_STORIES", "16")  # several tasks per stage, for both workers
 
-    ingest_flow(inputs=str(source), data_dir=str(tmp_path / "dask"), dask_address=address)
-    run_ingest([str(source)], Settings(data_dir=tmp_path / "one"))
+    backfill_flow(source=str(archive), start=date(2021, 3, 1), end=date(2021, 3, 31), data_dir=str(tmp_path / "dask"),
+                  dask_address=address)
+    one = run_backfill(str(archive), Settings(data_dir=tmp_path / "one"), date(2021, 3, 1), date(2021, 3, 31))
+    assert len(one.runs) == 3  # a window a day
 
     for name in TABLES:
-        on_dask, in_one = table(tmp_path / "dask", name), table(tmp_path / "one", name)
+        on_dask, in_one = stored_table(tmp_path / "dask", name), stored_table(tmp_path / "one", name)
         assert on_dask.num_rows > 0 and on_dask.equals(in_one), name
     # the embedding ran on the workers, each loading the model at most once
     loaded = client.run(models_loaded)

@@ -409,7 +409,9 @@ def test_every_parameter_of_every_deployment_has_a_type_and_words_for_it(stack):
     recluster = stack.deployment("storyflow-recluster/recluster")["parameter_openapi_schema"]["properties"]
     assert recluster["start"]["format"] == recluster["end"]["format"] == "date-time"
     ingest = stack.deployment("storyflow-ingest/ingest")["parameter_openapi_schema"]["properties"]
-    assert ingest["published_from"]["format"] == "date" and ingest["feeds"]["type"] == "array"
+    assert ingest["feeds"]["type"] == "array" and "published_from" not in ingest  # dates: the backfill's
+    backfill = stack.deployment("storyflow-backfill/backfill")["parameter_openapi_schema"]["properties"]
+    assert backfill["start"]["format"] == backfill["end"]["format"] == "date"
 
 
 def test_a_recluster_started_in_the_ui_with_the_date_pickers_sends_times(stack):

@@ -3,7 +3,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from pipeline.ingest.date_window import published_within, rebuild_range
+from pipeline.ingest.date_window import day_windows, published_within, rebuild_range
 from pipeline.records import RawStory
 
 
@@ -59,3 +59,14 @@ def test_rebuild_range_from_iso_times_or_the_last_days():
 def test_rebuild_range_refuses_what_it_cannot_mean(start, end, last_days, message):
     with pytest.raises(ValueError, match=message):
         rebuild_range(start, end, last_days, NOW)
+
+
+def test_day_windows_cut_the_range_from_its_first_day_and_keep_only_windows_with_stories():
+    d = date(2020, 1, 1)
+    days = {date(2019, 12, 31), date(2020, 1, 2), date(2020, 1, 3), date(2020, 1, 9), date(2020, 2, 1)}
+    assert day_windows(days, d, date(2020, 1, 10), 1) == [
+        (date(2020, 1, 2), date(2020, 1, 2)), (date(2020, 1, 3), date(2020, 1, 3)), (date(2020, 1, 9), date(2020, 1, 9))]
+    assert day_windows(days, d, date(2020, 1, 10), 7) == [(d, date(2020, 1, 7)), (date(2020, 1, 8), date(2020, 1, 10))]
+    assert day_windows(set(), d, date(2020, 1, 10), 7) == []
+    with pytest.raises(ValueError, match="at least one day"):
+        day_windows(days, d, d, 0)
