@@ -1,9 +1,10 @@
-"""Speed of the ingest flow with its parallel stages in one process or on a local Dask cluster.
+"""Speed of a backfill with its parallel stages in one process or on a local Dask cluster.
 
-    .venv/bin/python -m bench.dask [--n 535] [--workers 1 2] [--batch-stories 64]
+    .venv/bin/python -m bench.dask [--n 535] [--days 5] [--workers 1 2] [--batch-stories 64]
 
-The first `--n` stories of the dev set, written to one .jsonl, are ingested by the ingest flow
-(`flows.ingest.ingest_flow`, under a temporary Prefect server) into a fresh store each time
+The first `--n` stories of the dev set, dated over `--days` days in eight .jsonl files
+(`bench.dev_set.dated_archive`), are backfilled by the backfill flow in one-day windows
+(`flows.backfill.backfill_flow`, under a temporary Prefect server) into a fresh store each time
 (so every story is embedded): once in one process, then on a `LocalCluster` of 1 and of 2
 worker processes (one thread each) that the flow starts for itself (`dask.local_workers`).
 Prints stories/s end to end (cluster start and each worker's model load included) and the
@@ -16,13 +17,14 @@ import os
 import tempfile
 import threading
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import psutil
 
-DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "ecbplus-dev.jsonl"
-if not DEV.exists():
-    DEV = Path("/work/shared/data/ecbplus-dev.jsonl")
+from bench import dev_set
+
+START = date(2021, 3, 1)
 
 
 class PeakMemory:
@@ -57,6 +59,7 @@ class PeakMemory:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=535, help="dev-set stories to ingest")
+    parser.add_argument("--days", type=int, default=5, help="publication days (one-day windows) they are spread over")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="local cluster sizes")
     parser.add_argument("--batch-stories", type=int, default=64, help="stories per parallel task")
     args = parser.parse_args()
@@ -69,18 +72,19 @@ def main() -> None:
 
     from prefect.testing.utilities import prefect_test_harness
 
-    from flows.ingest import ingest_flow
+    from flows.backfill import backfill_flow
 
     mb = 1 / 2**20
     with tempfile.TemporaryDirectory() as tmp, prefect_test_harness(server_startup_timeout=120):
-        source = Path(tmp) / "dev.jsonl"
-        source.write_text("".join(DEV.read_text().splitlines(keepends=True)[:args.n]))
-        print(f"{args.n} stories, {args.batch_stories} per parallel task, {os.cpu_count()} cores")
+        source = dev_set.dated_archive(Path(tmp) / "archive", dev_set.load()[:args.n], START, args.days, 8)
+        print(f"{args.n} stories over {args.days} one-day windows, {args.batch_stories} per parallel task, "
+              f"{os.cpu_count()} cores")
         for workers in [0, *args.workers]:
             os.environ["STORYFLOW_DASK__LOCAL_WORKERS"] = str(workers)
             with PeakMemory() as memory:
                 began = time.perf_counter()
-                ingest_flow(inputs=str(source), data_dir=str(Path(tmp) / f"data{workers}"))
+                backfill_flow(source=str(source), start=START, end=START + timedelta(days=args.days),
+                              data_dir=str(Path(tmp) / f"data{workers}"))
                 seconds = time.perf_counter() - began
             flow_peak = memory.peak.pop(memory.me.pid, 0) * mb
             children = sorted((v * mb for v in memory.peak.values()), reverse=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from pipeline.ingest.normalize import content_hash, make_article_id, normalize_story
@@ -35,3 +35,17 @@ def articles(rows: list[dict], detokenize: bool = True) -> list[Article]:
         out.append(Article(make_article_id(story.source_id, content_hash(text)), story.source_id, story.title, text,
                            story.body, story.source, story.url, None, INGESTED, content_hash(text)))
     return out
+
+
+def dated_archive(folder: Path, records: list[dict], first: date, n_days: int, n_files: int) -> Path:
+    """`records` written to `n_files` JSON-lines files in `folder`, record i published on day i mod
+    `n_days` after `first` and put in file i mod `n_files` (so every file holds several days):
+    an archive for backfills (the dev set itself is undated)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files: list[list[dict]] = [[] for _ in range(n_files)]
+    for i, record in enumerate(records):
+        day = first + timedelta(days=i % n_days)
+        files[i % n_files].append({**record, "published_at": f"{day.isoformat()}T09:30:00Z"})
+    for n, rows in enumerate(files):
+        (folder / f"wire-{n}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder
