@@ -21,7 +21,7 @@ import os
 import random
 import statistics
 import tempfile
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -85,17 +85,18 @@ def main() -> None:
             part_one(tmp_path, rows, args, end)
 
         print("Part 2: one window of 100 stories onto a store of N stories (single-writer stages, s; median)")
-        warm_up = dev_set.dated_archive(tmp_path / "warm-up", rows[100:150], date(2031, 1, 1), 1, 1)
-        window = dev_set.dated_archive(tmp_path / "window", rows[:100], date(2031, 1, 2), 1, 1)
+        today = date.today()  # the synthetic store's stories are of the 30 days before
+        warm_up = dev_set.dated_archive(tmp_path / "warm-up", rows[100:150], today, 1, 1)
+        window = dev_set.dated_archive(tmp_path / "window", rows[:100], today + timedelta(days=1), 1, 1)
         for size in args.store_sizes:
             results = []
             for k in range(args.repeats):
                 data = tmp_path / f"store{size}-{k}"
                 settings = Settings(data_dir=data)
                 stored_store(data, size, settings)
-                run_backfill(str(warm_up), settings, date(2031, 1, 1), date(2031, 1, 1))  # builds the copy index
+                run_backfill(str(warm_up), settings, today, today)  # builds the copy index
                 stages = Stages()
-                run_backfill(str(window), settings, date(2031, 1, 2), date(2031, 1, 2), stages)
+                run_backfill(str(window), settings, today + timedelta(days=1), today + timedelta(days=1), stages)
                 results.append(stages.timings)
             shown = ("load", "copies", "events", "storylines", "tables", "search", "commit")
             print(f"  N={size:>9,}  " + "  ".join(

@@ -112,6 +112,10 @@ class StorylineConfig(StageConfig):
                                     "cosine of their names reaches this (same-kind events elsewhere do not)")
     time_scale_days: float = Field(60.0, gt=0, description="days apart that add the full time penalty")
     time_weight: float = Field(0.1, ge=0, description="most distance a gap between events can add")
+    window_days: float = Field(180.0, gt=0, description="a run groups again the events this close in time to a new "
+                               "event; older ones keep their storyline")
+    window_max_events: int = Field(5_000, ge=0, description="and at most this many of them, the nearest in time "
+                                   "(time and memory grow with the square)")
 
 
 class StoreConfig(StageConfig):

@@ -8,7 +8,9 @@ cosine of their names (capitalized evidence terms, pooled over each event's stor
 weighed on the events being grouped) must reach `min_shared_names`. Among such pairs, events
 are grouped by the distance of their mean embeddings, with a mild penalty for events far apart
 in time (average linkage at `distance`). Storyline ids carry over by which events they hold,
-like event ids.
+like event ids. A run groups again only the events near its new ones in time (at most
+`window_max_events` of them, within `window_days`); the others keep their storyline, so what a
+run costs does not grow with the store.
 """
 from __future__ import annotations
 
@@ -61,10 +63,15 @@ def assign_storylines(
     documents: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """event id -> storyline id for every event with embedded members. `documents` (story id ->
-    headline and text) gives the names events must share; without it only embeddings count."""
+    headline and text) gives the names events must share; without it only embeddings count.
+
+    Only the events near a new one in time (`regrouped`) are grouped again; the others keep the
+    storyline they had, so a run's cost follows the events around its own, not the whole store."""
+    kept = {e: previous[e] for e in set(event_of.values()) - regrouped(event_of, event_time, previous, config)}
+    event_of = {a: e for a, e in event_of.items() if e not in kept}
     ids, centroids = event_centroids(event_of, vectors)
     if not ids:
-        return {}
+        return kept
     distance = similarity.blended_distance(centroids @ centroids.T, [event_time.get(e) for e in ids],
                                            config.time_scale_days, config.time_weight)
     if documents is not None and len(ids) > 1:
@@ -72,7 +79,31 @@ def assign_storylines(
         np.fill_diagonal(unrelated, False)
         distance[unrelated] = UNRELATED
     labels = cluster.cluster_labels(distance, config.distance)
-    return cluster.remap_ids(ids, labels, previous, known, prefix="s_").event_of
+    return {**kept, **cluster.remap_ids(ids, labels, previous, known, prefix="s_").event_of}
+
+
+def regrouped(event_of: dict[str, str], event_time: dict[str, datetime | None], previous: dict[str, str],
+              config: StorylineConfig) -> set[str]:
+    """The events to group again: those with no storyline yet (new, split or merged ones) and the
+    `config.window_max_events` others nearest in time to one of them, within `config.window_days`
+    (all of them where a new event has no time)."""
+    events = set(event_of.values())
+    new = {e for e in events if e not in previous}
+    if any(event_time.get(e) is None for e in new):
+        return events
+    if not new:
+        return set()
+    anchors = np.array(sorted(event_time[e].timestamp() for e in new))
+    gaps = []
+    for e in events - new:
+        t = event_time.get(e)
+        if t is None:
+            continue
+        i = np.searchsorted(anchors, t.timestamp())
+        gap = min(abs(anchors[j] - t.timestamp()) for j in (i - 1, i) if 0 <= j < len(anchors))
+        if gap <= config.window_days * 86400.0:
+            gaps.append((gap, e))
+    return new | {e for _, e in sorted(gaps)[:config.window_max_events]}
 
 
 def storylines_of(articles: list[Article], group_of: dict[str, str], event_of: dict[str, str],
@@ -86,7 +117,9 @@ def storylines_of(articles: list[Article], group_of: dict[str, str], event_of: d
     for a in canonical:
         eid, t = event_of[a.article_id], a.published_at or a.ingested_at
         event_time[eid] = min(event_time.get(eid, t), t)
-    return assign_storylines({a.article_id: event_of[a.article_id] for a in canonical},
-                             {a.article_id: vectors[a.article_id] for a in canonical},
+    events = {a.article_id: event_of[a.article_id] for a in canonical}
+    again = regrouped(events, event_time, previous, config)
+    looked_at = [a for a in canonical if event_of[a.article_id] in again]  # the others keep theirs
+    return assign_storylines(events, {a.article_id: vectors[a.article_id] for a in looked_at},
                              event_time, previous, set(previous.values()), config,
-                             {a.article_id: similarity.story_document(a) for a in canonical})
+                             {a.article_id: similarity.story_document(a) for a in looked_at})

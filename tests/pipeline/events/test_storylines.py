@@ -25,6 +25,28 @@ def test_related_events_share_a_storyline_and_ids_carry_over():
     assert second["e1"] == first["e1"] and second["e4"] == second["e3"] == first["e3"]
 
 
+def test_a_run_groups_again_only_the_events_near_its_new_ones_in_time():
+    tight = StorylineConfig(window_days=30, distance=0.05)
+    topic = np.array([1.0, 0.0, 0.0])
+    vectors = {"old": topic, "recent": topic}
+    event_of = {"old": "e_old", "recent": "e_recent"}
+    day = datetime(2020, 6, 1, tzinfo=timezone.utc)
+    when = {"e_old": day.replace(month=1), "e_recent": day}
+    first = assign_storylines(event_of, vectors, when, {}, set(), tight)
+    assert first["e_old"] != first["e_recent"]  # 150 days apart: the time penalty keeps them apart at this cut
+    # a new event on the same topic, a day after the recent one: grouped with it; the old event is
+    # not looked at again (it would join at a looser cut), and keeps its storyline
+    vectors["new"], event_of["new"], when["e_new"] = topic, "e_new", day.replace(day=2)
+    loose = StorylineConfig(window_days=30, distance=0.99)
+    second = assign_storylines(event_of, vectors, when, first, set(first.values()), loose)
+    assert second["e_new"] == second["e_recent"] == first["e_recent"] and second["e_old"] == first["e_old"]
+    everything = assign_storylines(event_of, vectors, when, first, set(first.values()),
+                                   StorylineConfig(window_days=365, distance=0.99))
+    assert everything["e_old"] == everything["e_new"]  # within reach, the old event is grouped again
+    # a run with no new event groups nothing again
+    assert assign_storylines(event_of, vectors, when, second, set(second.values()), loose) == second
+
+
 def test_storyline_keywords_put_shared_terms_first_then_the_largest_events_own():
     when = datetime(2020, 1, 1, tzinfo=timezone.utc)
 
