@@ -12,13 +12,16 @@ Part 2: one more window of 100 dev stories backfilled onto a synthetic store of 
 `--store-sizes` stories (`bench.dashboard.synthetic_store`, its vectors cached and its copy
 index built by a first window, as earlier runs leave a store): the single-writer stages'
 seconds for that window (loading the store, copies, events, tables, search index, commit) as
-the store grows. These grow with the store, not the window: they bound a long backfill.
+the store grows, and the process's peak resident memory so far (the sizes run in the order
+given, so give them smallest first). These grow with the store, not the window: they bound a
+long backfill.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import random
+import resource
 import statistics
 import tempfile
 from datetime import date, timedelta
@@ -100,7 +103,8 @@ def main() -> None:
                 results.append(stages.timings)
             shown = ("load", "copies", "events", "storylines", "tables", "search", "commit")
             print(f"  N={size:>9,}  " + "  ".join(
-                f"{s} {statistics.median(r.get(s, 0.0) for r in results):.2f}" for s in shown))
+                f"{s} {statistics.median(r.get(s, 0.0) for r in results):.2f}" for s in shown)
+                + f"  peak RSS so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
 if __name__ == "__main__":
