@@ -105,7 +105,7 @@ def main() -> None:
             t0 = time.perf_counter()
             distance, cut = events.window_distance(window, vecs, config.events, placed)
             t1 = time.perf_counter()
-            labels = cluster.cluster_labels(distance, cut)
+            labels = cluster.cluster_labels(distance, cut, config.events.clusterer)
             t2 = time.perf_counter()
             del distance
             print(f"clustering a {args.window}-story window ({name}, run {repeat + 1}): similarity+distance "

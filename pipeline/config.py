@@ -9,7 +9,7 @@ Defaults work offline.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -75,6 +75,8 @@ class EventConfig(StageConfig):
                              "beside evidence terms and content words")
     distance: float = Field(0.75, description="max mean blended distance inside one event, where stories have "
                             "dense_neighbours or more others within it on average")
+    clusterer: Literal["average", "hdbscan"] = Field("average", description="how stories are grouped at the cut: "
+                                                     "average linkage, or HDBSCAN on the same distances")
     scaling_weight: float = Field(0.5, ge=0, le=1, description="share of each distance rescaled by the two stories' "
                                   "local reach (scaling_neighbours-th nearest other): whole windows clustered from "
                                   "scratch or fully dated, else between new stories only (0: never)")
@@ -151,7 +153,7 @@ class Settings(BaseSettings):
 OVERRIDABLE = {
     "dedup": ("jaccard", "containment", "char_containment", "paragraph_containment"),
     "embedding": ("model",),
-    "events": ("distance", "embedding_weight", "time_weight", "time_scale_days"),
+    "events": ("distance", "clusterer", "embedding_weight", "time_weight", "time_scale_days"),
     "storylines": ("distance",),
 }
 

@@ -144,8 +144,8 @@ def scale_among_themselves(among_new: np.ndarray, strength: float, config: Event
 
 def window_labels(stories: list[Article], vectors: np.ndarray, config: EventConfig,
                   placed: np.ndarray | None = None) -> np.ndarray:
-    """Cluster labels for one window of stories (`window_distance`)."""
-    return cluster.cluster_labels(*window_distance(stories, vectors, config, placed))
+    """Cluster labels for one window of stories (`window_distance`), by `events.clusterer`."""
+    return cluster.cluster_labels(*window_distance(stories, vectors, config, placed), config.clusterer)
 
 
 def update_events(
