@@ -177,18 +177,15 @@ class FittedPipeline:
 
 
 NO_WINDOW_FLOOR = ((lexical, "MIN_WINDOW_ROWS", 0),)
-NO_SPARSENESS = ((similarity, "window_sparseness", lambda *args: 0.0),)
-NO_NEIGHBOUR_CUTS = {"sparse_distance": 2.0}  # the sparse cut never tighter than the full one
+NO_SPARSENESS = ((similarity, "window_sparseness", lambda *args: 0.0),)  # every window dense
 
 CONFIGS = {
     "average": lambda: CurrentPipeline({"clusterer": "average"}),
     "hdbscan": lambda: CurrentPipeline({"clusterer": "hdbscan"}),
     "no local scaling": lambda: CurrentPipeline({"scaling_weight": 0.0}),
-    "no burst margin": lambda: CurrentPipeline({"burst_margin": 0.0}),
     "no window floor": lambda: CurrentPipeline(patches=NO_WINDOW_FLOOR),
-    "no sparse/dense cuts": lambda: CurrentPipeline(NO_NEIGHBOUR_CUTS),
-    "no burst margin, sparse cut": lambda: CurrentPipeline({"burst_margin": 0.0, **NO_NEIGHBOUR_CUTS}),
-    "no sparseness at all": lambda: CurrentPipeline({"burst_margin": 0.0}, patches=NO_SPARSENESS),
+    "no sparse cut": lambda: CurrentPipeline({"sparse_distance": 2.0}),  # never tighter than the full cut
+    "no sparseness at all": lambda: CurrentPipeline(patches=NO_SPARSENESS),
 }
 
 

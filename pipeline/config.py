@@ -86,8 +86,6 @@ class EventConfig(StageConfig):
     sparse_neighbours: float = Field(1.5, description="mean neighbours per story at or below which a window is "
                                      "cut at sparse_distance")
     dense_neighbours: float = Field(10.0, description="mean neighbours per story from which a window is cut in full")
-    burst_margin: float = Field(0.02, ge=0, description="in an undated incremental run, how much closer than the "
-                                "cut a dense burst of new stories must come to older ones to join their event")
     merge_max_stories: int = Field(1, ge=0, description="an incremental run folds an older event into another only "
                                    "if it holds at most this many canonical stories (a re-cluster merges any)")
     common_line_share: float = Field(0.05, description="a line recurring word for word in this share of a window's "
