@@ -4,8 +4,8 @@ Two clusterers (`events.clusterer`), both cut at a distance:
 - "average": average-linkage clustering cut where the mean distance inside a cluster would pass
   the cut: a story joins a group only if it is close to the group on average, which resists the
   chaining between same-kind events that single-linkage methods show;
-- "hdbscan": scikit-learn's HDBSCAN on the same distances, clusters of two or more, a cluster
-  that splits only below the cut kept whole (`cluster_selection_epsilon`).
+- "hdbscan": scikit-learn's HDBSCAN on the same distances (clusters of two or more), clusters
+  and stories within the cut of each other joined (`cluster_selection_epsilon` at the cut).
 Every story ends in a cluster; a story close to nothing is an event of one. Fresh clusters are
 named after the ids their members had before.
 """
@@ -38,8 +38,8 @@ def hdbscan_labels(distance: np.ndarray, max_distance: float) -> np.ndarray:
     """HDBSCAN clusters (of two stories or more, excess-of-mass selection) on the precomputed
     distances, clusters and stories within `max_distance` of each other joined: HDBSCAN with
     `cluster_selection_epsilon` at the cut (Malzer and Baum 2019), which is DBSCAN* below the cut
-    and HDBSCAN above it. The join is done here because scikit-learn 1.9's epsilon selection
-    fails. Each connected part of the graph of pairs within `HDBSCAN_REACH` above the cut is
+    and HDBSCAN above it. The join is done here: scikit-learn 1.9's own epsilon selection
+    raises a TypeError (with numpy 2.4). Each connected part of the graph of pairs within `HDBSCAN_REACH` above the cut is
     clustered on its own: a window's unrelated topics are never one HDBSCAN cluster. A story
     HDBSCAN calls noise and close to nothing is an event of one."""
     from sklearn.cluster import HDBSCAN  # imported on first use: the average clusterer needs none of it
