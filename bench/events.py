@@ -1,49 +1,222 @@
-"""Event clustering accuracy on the ECB+ dev set, with the time of each stage.
+"""Event clustering judged on topics it never saw: grouped k-fold over the dev topics.
 
-    .venv/bin/python -m bench.events [--runs 3]
+    .venv/bin/python -m bench.events [--folds 5] [--repeats 0 1 2] [--configs NAME ...] [--text given detok]
+                                     [--one-run-only] [--checks]
 
-For the text as given (Penn-Treebank tokens) and with tokenization undone, prints B-cubed
-and pairwise precision/recall/F1 and ARI of the events against the gold `event` labels,
-and of the storylines against the gold `topic`. Every story is clustered with its own
-embedding (the near-duplicate stage is left out), and again as a first run would store
-them: the story without text rejected, copies folded, canonical stories clustered and each
-copy given its canonical's event; and once more with 20 of the stories republished 30 times
-each (syndication), and with one outlet's footer on 30% of them: neither should change anything.
-The dev set has no dates, so lexical evidence and embeddings do all the work.
+The 23 dev topics are split into `--folds` groups, `--repeats` times with different fold seeds.
+For each split, every free choice of a configuration (its cut, its clusterer's parameters) is
+made on the training folds only (`fit`), and the held-out topics are then scored with B-cubed
+F1 two ways:
+  - one run: the held-out stories clustered as one window of their own (about 100 stories);
+  - five runs: the held-out stories in five time-ordered batches (each event breaks at a
+    random moment and its stories follow close together: `bench.stability.batches_of`), each
+    batch an incremental run over the ones before; F1 of the final events, and the share of
+    stories whose event id changed after their first assignment.
+Both for the text as given (Penn-Treebank tokens) and with tokenization undone.
 
-To show whether the tuned `event_distance` is a knife-edge it also prints B-cubed F1 over a
-range of thresholds, and a held-out check: the topics are split in two halves, the threshold
-is chosen on one half (each half clustered as its own window) and scored on the other. And,
-as a guide to stories it has not seen, the spread of F1 over random subsets of the topics
-(half and 85% of them, each clustered as its own window) at `event_distance` and around it.
+Per configuration (the two clusterers side by side, then the current settings with each
+hand-set mechanism removed) it prints the mean over all held-out windows (folds x repeats),
+their standard deviation, the range of the per-repeat means, and the mean difference against
+the first configuration printed (paired by window) with its standard deviation.
 
-Last, damaged copies that near-duplicate detection might miss (`tests.support.synth`: every
-damage kind at every strength) are clustered with the stories as canonical stories of
-their own: the share that lands in its original's event, by kind and strength.
+`--checks` adds what held-out topics cannot show, on the whole dev set at the settings as
+they are: the events a first run stores (copies folded), with 20 stories syndicated 30 times
+and with an outlet's footer on 30% of them (neither should change anything), damaged copies
+clustered as stories of their own, and stage times.
+
+Embeddings are cached under /tmp (STORYFLOW_BENCH_CACHE), keyed by model and text.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
+import json
+import os
 import random
-import resource
 import statistics
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
 from bench import dev_set
 from bench.near_duplicates import OUTLET_FOOTER
-from bench.scoring import scores
-from pipeline.config import Settings
+from bench.scoring import bcubed, scores
+from bench.stability import batches_of
+from pipeline.config import EventConfig, Settings
 from pipeline.dedup import find_duplicates
 from pipeline.events import assign as events
-from pipeline.events import cluster, embed
+from pipeline.events import cluster, embed, lexical, similarity
 from pipeline.events.storylines import assign_storylines
 from pipeline.ingest.normalize import normalize_text
+from pipeline.records import Article
 from pipeline.run import cluster_events
 from pipeline.store.state import StoredState
 from tests.support import synth
+
+CACHE = Path(os.environ.get("STORYFLOW_BENCH_CACHE", "/tmp/storyflow-bench-cache"))
+
+
+def embeddings(articles: list[Article], settings: Settings) -> np.ndarray:
+    """The pipeline's embeddings of `articles`, from a file under CACHE when already computed."""
+    texts = [embed.embedding_text(a, settings.embedding.max_words) for a in articles]
+    key = hashlib.blake2b(json.dumps([settings.embedding.model, settings.embedding.max_seq_length, texts]).encode(),
+                          digest_size=10).hexdigest()
+    path = CACHE / f"embeddings-{key}.npy"
+    if path.exists():
+        return np.load(path)
+    vectors = embed.embed_texts(texts, settings.embedding)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors)
+    return vectors
+
+
+@dataclass
+class Window:
+    """Stories clustered together, with their embeddings and gold events."""
+
+    articles: list[Article]
+    vectors: np.ndarray
+    gold: list[str]
+
+    def subset(self, positions) -> "Window":
+        positions = list(positions)
+        return Window([self.articles[i] for i in positions], self.vectors[positions], [self.gold[i] for i in positions])
+
+
+def topic_folds(topics: list, n_folds: int, seed: int) -> list[list]:
+    """The topics shuffled by `seed` and dealt into `n_folds` groups of near-equal size."""
+    order = sorted(topics)
+    random.Random(seed).shuffle(order)
+    return [order[k::n_folds] for k in range(n_folds)]
+
+
+def f1(gold: list, labels) -> float:
+    return bcubed(gold, list(labels))[2]
+
+
+def incremental(fitted, window: Window, n_batches: int, seed: int) -> tuple[float, float]:
+    """B-cubed F1 of `window`'s stories fed in `n_batches` time-ordered burst batches as
+    incremental runs (`fitted.update`), and the share whose event changed after it was first given."""
+    gold_of = {a.article_id: g for a, g in zip(window.articles, window.gold)}
+    vector_of = {a.article_id: v for a, v in zip(window.articles, window.vectors)}
+    stored: list[Article] = []
+    previous: dict[str, str] = {}
+    known: set[str] = set()
+    first: dict[str, str] = {}
+    for batch in batches_of(window.articles, n_batches, seed, gold_of):
+        stored = stored + batch
+        result = fitted.update(stored, np.stack([vector_of[a.article_id] for a in stored]), previous, known)
+        previous = result.event_of
+        known |= set(previous.values()) | set(result.merged_into)
+        for a in batch:
+            first[a.article_id] = previous[a.article_id]
+    ids = [a.article_id for a in window.articles]
+    changed = sum(previous[i] != first[i] for i in ids) / len(ids)
+    return f1([gold_of[i] for i in ids], [previous[i] for i in ids]), changed
+
+
+# ---------------------------------------------------------------------------------------------
+# Configurations: a Method chooses its free parameters on training windows (`fit`) and returns
+# something that clusters a window (`labels`) and runs incremental updates (`update`).
+
+CUTS = np.round(np.arange(0.55, 0.901, 0.025), 3)
+
+
+@contextlib.contextmanager
+def patched(changes: tuple):
+    """Module attributes (module, name, value) set for the duration."""
+    saved = [(module, name, getattr(module, name)) for module, name, _ in changes]
+    for module, name, value in changes:
+        setattr(module, name, value)
+    try:
+        yield
+    finally:
+        for module, name, value in saved:
+            setattr(module, name, value)
+
+
+class CurrentPipeline:
+    """The blended-distance pipeline (`pipeline.events`) with some event settings changed (and
+    some module constants: `patches`); the cut (`events.distance`) is chosen on the training
+    windows, every other setting stays as given."""
+
+    def __init__(self, changes: dict | None = None, patches: tuple = ()):
+        self.changes = changes or {}
+        self.patches = patches
+
+    def fit(self, training: list[Window]):
+        base = Settings().events.model_copy(update=self.changes)
+        with patched(self.patches):
+            mean_f1 = {}
+            for cut in CUTS:
+                settings = base.model_copy(update={"distance": float(cut)})
+                mean_f1[cut] = np.mean([f1(w.gold, events.window_labels(w.articles, w.vectors, settings))
+                                        for w in training])
+        best = max(CUTS, key=lambda c: (mean_f1[c], -abs(c - base.distance)))
+        return FittedPipeline(base.model_copy(update={"distance": float(best)}), self.patches)
+
+
+@dataclass
+class FittedPipeline:
+    settings: EventConfig
+    patches: tuple
+
+    def describe(self) -> str:
+        return f"cut {self.settings.distance:.3f}"
+
+    def labels(self, window: Window) -> np.ndarray:
+        with patched(self.patches):
+            return events.window_labels(window.articles, window.vectors, self.settings)
+
+    def update(self, stories, vectors, previous, known) -> cluster.Assignment:
+        with patched(self.patches):
+            return events.update_events(stories, vectors, previous, known, self.settings)
+
+
+NO_WINDOW_FLOOR = ((lexical, "MIN_WINDOW_ROWS", 0),)
+NO_SPARSENESS = ((similarity, "window_sparseness", lambda *args: 0.0),)  # every window dense
+
+CONFIGS = {
+    "average": lambda: CurrentPipeline({"clusterer": "average"}),
+    "hdbscan": lambda: CurrentPipeline({"clusterer": "hdbscan"}),
+    "no local scaling": lambda: CurrentPipeline({"scaling_weight": 0.0}),
+    "no window floor": lambda: CurrentPipeline(patches=NO_WINDOW_FLOOR),
+    "no sparse cut": lambda: CurrentPipeline({"sparse_distance": 2.0}),  # never tighter than the full cut
+    "no sparseness at all": lambda: CurrentPipeline(patches=NO_SPARSENESS),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Result:
+    one_run: float
+    batched: float
+    changed: float
+    repeat: int
+    seconds: float
+    chosen: str
+
+
+def evaluate(method_factory, data: Window, topic_of: list, n_folds: int, repeats: list[int], n_batches: int,
+             incremental_runs: bool = True) -> list[Result]:
+    results = []
+    topics = sorted(set(topic_of))
+    for seed in repeats:
+        folds = topic_folds(topics, n_folds, seed)
+        fold_of = {t: k for k, fold in enumerate(folds) for t in fold}
+        windows = [data.subset([i for i, t in enumerate(topic_of) if fold_of[t] == k]) for k in range(n_folds)]
+        for k in range(n_folds):
+            t0 = time.perf_counter()
+            fitted = method_factory().fit([w for j, w in enumerate(windows) if j != k])
+            held = windows[k]
+            one_run = f1(held.gold, fitted.labels(held))
+            batched, changed = incremental(fitted, held, n_batches, seed) if incremental_runs else (np.nan, np.nan)
+            results.append(Result(one_run, batched, changed, seed, time.perf_counter() - t0, fitted.describe()))
+    return results
 
 
 def embed_dev(articles, settings: Settings) -> tuple[np.ndarray, float]:
@@ -58,7 +231,7 @@ def cluster_dev(rows: list[dict], articles, vectors: np.ndarray, settings: Setti
     distance, cut = events.window_distance(articles, vectors, settings.events)
     timings["distance"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    labels = cluster.cluster_labels(distance, cut)
+    labels = cluster.cluster_labels(distance, cut, settings.events.clusterer)
     timings["cluster"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     event_of = {a.article_id: f"e{label}" for a, label in zip(articles, labels)}
@@ -70,9 +243,6 @@ def cluster_dev(rows: list[dict], articles, vectors: np.ndarray, settings: Setti
     event_scores["n_clusters"] = len(set(labels))
     storyline_scores["n_clusters"] = len(set(storyline_of.values()))
     return event_scores, storyline_scores, timings
-
-
-THRESHOLDS = np.round(np.arange(0.6, 0.801, 0.025), 3)
 
 
 def as_a_run_stores_them(rows: list[dict], articles, vectors: np.ndarray, settings: Settings,
@@ -129,54 +299,6 @@ def with_footer(rows: list[dict], articles, vectors: np.ndarray, settings: Setti
     return as_a_run_stores_them(rows, footed, vectors, settings)[0]
 
 
-def f1_by_threshold(distance: np.ndarray, gold: list[str], thresholds=THRESHOLDS) -> dict[float, float]:
-    """B-cubed F1 of the events cut at each threshold from one distance matrix."""
-    return {float(t): scores(gold, list(cluster.cluster_labels(distance, t)))["bcubed_f1"] for t in thresholds}
-
-
-def held_out(rows: list[dict], articles, vectors: np.ndarray, settings: Settings) -> list[str]:
-    """Tune the threshold on half the topics, score it on the other half; both ways round."""
-    topics = sorted({r["topic"] for r in rows})
-    halves = [[i for i, r in enumerate(rows) if topics.index(r["topic"]) % 2 == k] for k in (0, 1)]
-    curves, at_default = [], []
-    for members in halves:
-        distance, cut = events.window_distance([articles[i] for i in members], vectors[members], settings.events)
-        gold = [rows[i]["event"] for i in members]
-        curves.append(f1_by_threshold(distance, gold))
-        at_default.append(f"{cut:.3f}: {f1_by_threshold(distance, gold, [cut])[cut]:.3f}")
-    lines = []
-    for tune, test in ((0, 1), (1, 0)):
-        chosen = max(curves[tune], key=curves[tune].get)
-        lines.append(f"tuned on half {tune} (best {chosen:.3f}: F1 {curves[tune][chosen]:.3f}) -> half {test} F1 "
-                     f"{curves[test][chosen]:.3f} (its own best {max(curves[test].values()):.3f}, "
-                     f"at the settings' cut for this window {at_default[test]})")
-    return lines
-
-
-def topic_subsets(rows: list[dict], articles, vectors: np.ndarray, settings: Settings, share: float,
-                  draws: int = 30, offsets=(-0.01, -0.005, 0.0, 0.005, 0.01), seed: int = 1) -> str:
-    """B-cubed F1 (mean / 10th percentile / worst) over `draws` random subsets of `share` of the
-    topics, each clustered as its own window, at `event_distance` moved by each of `offsets`
-    (stories without text left out, as a run rejects them).
-
-    The whole set is what the settings were tuned on; a subset is a different window (other
-    term weights, reaches, density), so the spread shows how far F1 may move on other stories,
-    and the offsets whether the tuned cut sits next to a cliff."""
-    topics = sorted({r["topic"] for r in rows})
-    rng = random.Random(seed)
-    subsets = [set(rng.sample(topics, max(2, round(share * len(topics))))) for _ in range(draws)]
-    cells = []
-    for offset in offsets:
-        moved = settings.with_overrides({"events": {"distance": settings.events.distance + offset}})
-        f1 = []
-        for subset in subsets:
-            members = [i for i, r in enumerate(rows) if r["topic"] in subset and articles[i].text.strip()]
-            labels = events.window_labels([articles[i] for i in members], vectors[members], moved.events)
-            f1.append(scores([rows[i]["event"] for i in members], list(labels))["bcubed_f1"])
-        cells.append(f"{moved.events.distance:.3f}: {np.mean(f1):.3f}/{np.quantile(f1, 0.1):.3f}/{min(f1):.3f}")
-    return (f"{share:.0%} of the topics ({draws} draws), event_distance: mean/p10/worst F1  " + "  ".join(cells))
-
-
 def copies_with_their_original(articles, vectors: np.ndarray, settings: Settings, n_copies: int = 120,
                                seed: int = 5) -> tuple[float, dict[tuple[str, str], float]]:
     """Share of damaged copies clustered into their original's event, overall and by (kind, strength)."""
@@ -192,7 +314,7 @@ def copies_with_their_original(articles, vectors: np.ndarray, settings: Settings
         made_as.append((kind, strength))
     copy_vectors, _ = embed_dev(copies, settings)
     window = articles + copies
-    labels = cluster.cluster_labels(*events.window_distance(window, np.vstack([vectors, copy_vectors]), settings.events))
+    labels = events.window_labels(window, np.vstack([vectors, copy_vectors]), settings.events)
     together: dict[tuple[str, str], list[bool]] = {}
     for n, i in enumerate(originals):
         together.setdefault(made_as[n], []).append(bool(labels[len(articles) + n] == labels[i]))
@@ -200,61 +322,93 @@ def copies_with_their_original(articles, vectors: np.ndarray, settings: Settings
     return overall, {k: float(np.mean(found)) for k, found in together.items()}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3, help="timing runs; medians are printed")
-    args = parser.parse_args()
-    settings = Settings()
-    rows = dev_set.load()
-    print(f"{len(rows)} stories, {len({r['event'] for r in rows})} events, {len({r['topic'] for r in rows})} topics")
+def checks(rows: list[dict], settings: Settings, runs: int = 3) -> None:
+    """What held-out topics cannot show, on the whole dev set at the settings as they are."""
+    print("\n== whole dev set at the settings as they are (not held out)")
     embed.load_model(settings.embedding.model)  # loading is not a stage of a run
     for detokenize in (False, True):
         t0 = time.perf_counter()
         articles = dev_set.articles(rows, detokenize)
         normalize_s = time.perf_counter() - t0
         vectors, embed_s = embed_dev(articles, settings)
-        results = [cluster_dev(rows, articles, vectors, settings) for _ in range(args.runs)]
+        results = [cluster_dev(rows, articles, vectors, settings) for _ in range(runs)]
         ev, sl, _ = results[0]
-        label = "tokenization undone" if detokenize else "text as given"
-        print(f"\n== {label}")
+        print(f"  {'tokenization undone' if detokenize else 'text as given'}")
         for name, s in (("events", ev), ("storylines vs topic", sl)):
-            print(f"  {name:20s} B3 P/R/F1 {s['bcubed_p']:.3f}/{s['bcubed_r']:.3f}/{s['bcubed_f1']:.3f}   "
-                  f"pairwise P/R/F1 {s['pair_p']:.3f}/{s['pair_r']:.3f}/{s['pair_f1']:.3f}   "
+            print(f"    {name:20s} B3 P/R/F1 {s['bcubed_p']:.3f}/{s['bcubed_r']:.3f}/{s['bcubed_f1']:.3f}   "
                   f"ARI {s['ari']:.3f}   clusters {s['n_clusters']}")
         stored, n_rejected, n_copies = as_a_run_stores_them(rows, articles, vectors, settings)
-        print(f"  {'events, as a run':20s} B3 P/R/F1 {stored['bcubed_p']:.3f}/{stored['bcubed_r']:.3f}/"
-              f"{stored['bcubed_f1']:.3f}   ARI {stored['ari']:.3f}   ({n_rejected} story without text rejected, "
-              f"{n_copies} copies folded under their canonical)")
+        print(f"    {'events, as a run':20s} B3 F1 {stored['bcubed_f1']:.3f}   ({n_rejected} story without text "
+              f"rejected, {n_copies} copies folded under their canonical)")
         syndicated, folded = republished(rows, articles, vectors, settings)
-        print(f"  {'as a run, syndicated':20s} B3 P/R/F1 {syndicated['bcubed_p']:.3f}/{syndicated['bcubed_r']:.3f}/"
-              f"{syndicated['bcubed_f1']:.3f}   (20 dev stories republished 30 times each, {folded:.0%} of the "
-              "copies folded; the dev stories scored)")
+        print(f"    {'as a run, syndicated':20s} B3 F1 {syndicated['bcubed_f1']:.3f}   (20 dev stories republished "
+              f"30 times each, {folded:.0%} of the copies folded; the dev stories scored)")
         footed = with_footer(rows, articles, vectors, settings)
-        print(f"  {'as a run, footer':20s} B3 P/R/F1 {footed['bcubed_p']:.3f}/{footed['bcubed_r']:.3f}/"
-              f"{footed['bcubed_f1']:.3f}   (one outlet's footer on 30% of the stories)")
-        previous = cluster_dev(rows, articles, vectors, settings.with_overrides(dev_set.PREVIOUS_EVENT_DEFAULTS))[0]
-        print(f"  {'events, previous':20s} B3 P/R/F1 {previous['bcubed_p']:.3f}/{previous['bcubed_r']:.3f}/"
-              f"{previous['bcubed_f1']:.3f}   ARI {previous['ari']:.3f}   (same run; defaults {dev_set.PREVIOUS_EVENT_DEFAULTS})")
+        print(f"    {'as a run, footer':20s} B3 F1 {footed['bcubed_f1']:.3f}   (one outlet's footer on 30% of them)")
         stages = results[0][2].keys()
-        distance, _ = events.window_distance(articles, vectors, settings.events)
-        curve = f1_by_threshold(distance, [r["event"] for r in rows])
-        print("  events B3 F1 by cut (event_distance, plus event_scaled_margin when scaled): "
-              + "  ".join(f"{t:.3f}:{f:.3f}" for t, f in curve.items()))
-        for line in held_out(rows, articles, vectors, settings):
-            print(f"  held-out topics: {line}")
-        for share in (0.1, 0.5, 0.85):
-            print(f"  random subsets, {topic_subsets(rows, articles, vectors, settings, share)}")
-        print(f"  stage times (s): normalize {normalize_s:.3f}  embed {embed_s:.2f} "
+        print(f"    stage times (s): normalize {normalize_s:.3f}  embed {embed_s:.2f} "
               f"({len(articles) / embed_s:.1f} stories/s)  " + "  ".join(
-                  f"{k} {statistics.median(r[2][k] for r in results):.3f}" for k in stages) + f"  (medians of {args.runs})")
+                  f"{k} {statistics.median(r[2][k] for r in results):.3f}" for k in stages) + f"  (medians of {runs})")
     overall, by_damage = copies_with_their_original(articles, vectors, settings)
-    print(f"\ndamaged copies clustered as stories of their own (tokenization undone): {overall:.1%} land in their "
+    print(f"  damaged copies clustered as stories of their own (tokenization undone): {overall:.1%} land in their "
           "original's event; " + "  ".join(f"{k}/{s}:{share:.0%}" for (k, s), share in sorted(by_damage.items())))
-    previous, _ = copies_with_their_original(articles, vectors, settings.with_overrides(dev_set.PREVIOUS_EVENT_DEFAULTS))
-    print(f"  with the previous defaults: {previous:.1%}")
-    print(f"\npeak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
+def summary(results: list[Result], baseline: list[Result] | None) -> str:
+    def column(get) -> str:
+        values = [get(r) for r in results]
+        per_repeat = [np.mean([get(r) for r in results if r.repeat == rep]) for rep in sorted({r.repeat for r in results})]
+        text = f"{np.mean(values):.3f} ±{np.std(values):.3f} [{min(per_repeat):.3f}-{max(per_repeat):.3f}]"
+        if baseline is not None:
+            diff = [get(r) - get(b) for r, b in zip(results, baseline)]
+            text += f" Δ{np.mean(diff):+.3f}±{np.std(diff):.3f}"
+        return text
+
+    return (f"one run F1 {column(lambda r: r.one_run)} | five runs F1 {column(lambda r: r.batched)} "
+            f"| moved {np.mean([r.changed for r in results]):.2%} (max {max(r.changed for r in results):.2%})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, nargs="+", default=[0, 1, 2], help="fold seeds")
+    parser.add_argument("--batches", type=int, default=5)
+    parser.add_argument("--configs", nargs="+", default=None, help=f"of {list(CONFIGS)}")
+    parser.add_argument("--text", nargs="+", default=["given", "detok"], choices=["given", "detok"])
+    parser.add_argument("--one-run-only", action="store_true", help="skip the incremental runs")
+    parser.add_argument("--verbose", action="store_true", help="print each held-out window")
+    parser.add_argument("--checks", action="store_true", help="also the whole-set checks (syndication, footer, ...)")
+    args = parser.parse_args()
+    names = args.configs or list(CONFIGS)
+    settings = Settings()
+    rows = dev_set.load()
+    print(f"{len(rows)} stories, {len({r['topic'] for r in rows})} topics; {args.folds} folds grouped by topic, "
+          f"fold seeds {args.repeats}; five runs = {args.batches} time-ordered burst batches")
+    print("columns: mean ±std over held-out windows [range of per-repeat means] Δ mean±std against the first "
+          "configuration, paired by window")
+    for text in args.text:
+        articles = dev_set.articles(rows, detokenize=text == "detok")
+        keep = [i for i, a in enumerate(articles) if a.text.strip()]  # a run rejects a story without text
+        data = Window([articles[i] for i in keep], embeddings([articles[i] for i in keep], settings),
+                      [rows[i]["event"] for i in keep])
+        topic_of = [rows[i]["topic"] for i in keep]
+        print(f"\n== text {'as given' if text == 'given' else 'with tokenization undone'} ({len(keep)} stories)")
+        baseline = None
+        for name in names:
+            t0 = time.perf_counter()
+            results = evaluate(CONFIGS[name], data, topic_of, args.folds, args.repeats, args.batches,
+                               not args.one_run_only)
+            if args.verbose:
+                for r in results:
+                    print(f"    repeat {r.repeat}: one run {r.one_run:.3f} five runs {r.batched:.3f} "
+                          f"moved {r.changed:.1%} ({r.chosen})")
+            chosen = statistics.multimode(r.chosen for r in results)
+            print(f"  {name:28s} {summary(results, baseline)}   [{time.perf_counter() - t0:.0f} s; "
+                  f"most chosen: {chosen[0]}]", flush=True)
+            baseline = baseline or results
+    if args.checks:
+        checks(rows, settings)
 
 
 if __name__ == "__main__":
-    np.seterr(all="ignore")
     main()

@@ -96,6 +96,7 @@ def main() -> None:
     half_placed = np.arange(len(arts)) < len(arts) // 2
     cases = {"previous defaults": (settings.with_overrides(dev_set.PREVIOUS_EVENT_DEFAULTS), arts, None),
              "as configured": (settings, arts, None),
+             "as configured, HDBSCAN": (settings.with_overrides({"events": {"clusterer": "hdbscan"}}), arts, None),
              "undated, half new, unscaled": (settings.with_overrides({"events": {"scaling_weight": 0.0}}),
                                              undated, half_placed),
              "as configured, undated, half new": (settings, undated, half_placed)}
@@ -105,7 +106,7 @@ def main() -> None:
             t0 = time.perf_counter()
             distance, cut = events.window_distance(window, vecs, config.events, placed)
             t1 = time.perf_counter()
-            labels = cluster.cluster_labels(distance, cut)
+            labels = cluster.cluster_labels(distance, cut, config.events.clusterer)
             t2 = time.perf_counter()
             del distance
             print(f"clustering a {args.window}-story window ({name}, run {repeat + 1}): similarity+distance "

@@ -49,6 +49,10 @@ PLAIN = {
         "Events: how close",
         "How alike stories must be to be grouped as one event. Lower is stricter: more, smaller events; "
         "higher groups more stories together."),
+    "events__clusterer": (
+        "Events: grouping method",
+        "How stories are grouped into events once compared: \"average\" (a story joins an event it is close to on "
+        "average) or \"hdbscan\" (density-based grouping of the same comparisons)."),
     "events__embedding_weight": (
         "Events: meaning against shared words",
         "How much the language model's sense of meaning counts when comparing stories, against shared names "

@@ -9,7 +9,7 @@ Defaults work offline.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -84,6 +84,8 @@ class EventConfig(StageConfig):
                              "beside evidence terms and content words")
     distance: float = Field(0.75, description="max mean blended distance inside one event, where stories have "
                             "dense_neighbours or more others within it on average")
+    clusterer: Literal["average", "hdbscan"] = Field("average", description="how stories are grouped at the cut: "
+                                                     "average linkage, or HDBSCAN on the same distances")
     scaling_weight: float = Field(0.5, ge=0, le=1, description="share of each distance rescaled by the two stories' "
                                   "local reach (scaling_neighbours-th nearest other): whole windows clustered from "
                                   "scratch or fully dated, else between new stories only (0: never)")
@@ -93,8 +95,6 @@ class EventConfig(StageConfig):
     sparse_neighbours: float = Field(1.5, description="mean neighbours per story at or below which a window is "
                                      "cut at sparse_distance")
     dense_neighbours: float = Field(10.0, description="mean neighbours per story from which a window is cut in full")
-    burst_margin: float = Field(0.02, ge=0, description="in an undated incremental run, how much closer than the "
-                                "cut a dense burst of new stories must come to older ones to join their event")
     merge_max_stories: int = Field(1, ge=0, description="an incremental run folds an older event into another only "
                                    "if it holds at most this many canonical stories (a re-cluster merges any)")
     common_line_share: float = Field(0.05, description="a line recurring word for word in this share of a window's "
@@ -165,7 +165,7 @@ OVERRIDABLE = {
     "ingest": ("backfill_window_days",),
     "dedup": ("jaccard", "containment", "char_containment", "paragraph_containment"),
     "embedding": ("model", "device"),
-    "events": ("distance", "embedding_weight", "time_weight", "time_scale_days"),
+    "events": ("distance", "clusterer", "embedding_weight", "time_weight", "time_scale_days"),
     "storylines": ("distance",),
 }
 

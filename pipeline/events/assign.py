@@ -91,10 +91,8 @@ def new_among_older(distance: np.ndarray, new: np.ndarray, config: EventConfig) 
       only (`scale_among_themselves`) and stay plain against older ones;
     - a burst (the bulk of an event or several at once) is scaled as a from-scratch run over
       the whole window would scale it, except that a new story never comes closer to an older
-      one than the plain distance plus `event_burst_margin`. Why: a burst's first reports of a
-      same-kind event measure their reach to the older event, and scaling would pull them
-      into it; and where the first few reports of a same-kind event arrive together, the
-      rest of their event that would hold them apart is not there yet.
+      one than the plain distance. Why: a burst's first reports of a same-kind event measure
+      their reach to the older event, and scaling would pull them into it.
     Everything is expressed against the scaled window's cut (plain distances move up by the
     difference of the two cuts).
     """
@@ -109,7 +107,7 @@ def new_among_older(distance: np.ndarray, new: np.ndarray, config: EventConfig) 
         burst = similarity.locally_scaled_rows(distance, rows, config.scaling_neighbours,
                                             config.scaling_weight * (1 - window_sparseness))
         floor = distance[rows]
-        floor += shift + np.float32(config.burst_margin)
+        floor += shift
         floor[:, rows] = 0.0  # among the new stories the scaled distances stand as they are
         np.maximum(burst, floor, out=burst)
         del floor
@@ -144,8 +142,8 @@ def scale_among_themselves(among_new: np.ndarray, strength: float, config: Event
 
 def window_labels(stories: list[Article], vectors: np.ndarray, config: EventConfig,
                   placed: np.ndarray | None = None) -> np.ndarray:
-    """Cluster labels for one window of stories (`window_distance`)."""
-    return cluster.cluster_labels(*window_distance(stories, vectors, config, placed))
+    """Cluster labels for one window of stories (`window_distance`), by `events.clusterer`."""
+    return cluster.cluster_labels(*window_distance(stories, vectors, config, placed), config.clusterer)
 
 
 def update_events(

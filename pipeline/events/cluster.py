@@ -1,9 +1,13 @@
 """Cluster: group stories into events on a distance matrix, and keep event ids stable across runs.
 
-Groups come from average-linkage clustering cut at a distance: a story joins a group only if it
-is close to the group on average, which resists the chaining that single-linkage methods
-(HDBSCAN included) show between same-kind events. Every story ends in a cluster; a story close
-to nothing is an event of one. Fresh clusters are named after the ids their members had before.
+Two clusterers (`events.clusterer`), both cut at a distance:
+- "average": average-linkage clustering cut where the mean distance inside a cluster would pass
+  the cut: a story joins a group only if it is close to the group on average, which resists the
+  chaining between same-kind events that single-linkage methods show;
+- "hdbscan": scikit-learn's HDBSCAN on the same distances (clusters of two or more), clusters
+  and stories within the cut of each other joined (`cluster_selection_epsilon` at the cut).
+Every story ends in a cluster; a story close to nothing is an event of one. Fresh clusters are
+named after the ids their members had before.
 """
 from __future__ import annotations
 
@@ -17,14 +21,47 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import squareform
 
+CLUSTERERS = ("average", "hdbscan")
+HDBSCAN_REACH = 0.05  # how far above the cut HDBSCAN may join stories into one cluster
 
-def cluster_labels(distance: np.ndarray, max_distance: float) -> np.ndarray:
-    """Average-linkage clusters whose mean inner distance stays within `max_distance`.
 
-    Two stories with no chain of pairs within `max_distance` between them can never share a
-    cluster (every pair across would be farther), so each connected part of that graph is
-    linked on its own: far cheaper than one linkage over the window when topics are many.
-    """
+def cluster_labels(distance: np.ndarray, max_distance: float, clusterer: str = "average") -> np.ndarray:
+    """Cluster labels 0.. for a symmetric distance matrix, cut at `max_distance` by `clusterer`."""
+    if clusterer == "average":
+        return average_labels(distance, max_distance)
+    if clusterer == "hdbscan":
+        return hdbscan_labels(distance, max_distance)
+    raise ValueError(f"unknown event clusterer {clusterer!r}; one of {', '.join(CLUSTERERS)}")
+
+
+def hdbscan_labels(distance: np.ndarray, max_distance: float) -> np.ndarray:
+    """HDBSCAN clusters (of two stories or more, excess-of-mass selection) on the precomputed
+    distances, clusters and stories within `max_distance` of each other joined: HDBSCAN with
+    `cluster_selection_epsilon` at the cut (Malzer and Baum 2019), which is DBSCAN* below the cut
+    and HDBSCAN above it. The join is done here: scikit-learn 1.9's own epsilon selection
+    raises a TypeError (with numpy 2.4). Each connected part of the graph of pairs within `HDBSCAN_REACH` above the cut is
+    clustered on its own: a window's unrelated topics are never one HDBSCAN cluster. A story
+    HDBSCAN calls noise and close to nothing is an event of one."""
+    from sklearn.cluster import HDBSCAN  # imported on first use: the average clusterer needs none of it
+
+    def part_labels(part: np.ndarray) -> np.ndarray:
+        found = HDBSCAN(min_cluster_size=2, min_samples=1, metric="precomputed", allow_single_cluster=True,
+                        copy=True).fit_predict(part.astype(np.float64))
+        n = len(part)
+        members = np.flatnonzero(found >= 0)
+        # each story of an HDBSCAN cluster linked to the cluster's first story, plus every pair within the cut
+        first = np.full(int(found.max()) + 1 if len(members) else 0, -1)
+        for i in members[::-1]:
+            first[found[i]] = i
+        links = sparse.csr_matrix((np.ones(len(members)), (members, first[found[members]])), shape=(n, n))
+        return connected_components(links + sparse.csr_matrix(part <= max_distance), directed=False)[1]
+
+    return _by_part(distance, max_distance + HDBSCAN_REACH, part_labels)
+
+
+def _by_part(distance: np.ndarray, max_distance: float, part_labels) -> np.ndarray:
+    """Labels from `part_labels` (a square distance block -> labels 0..) run on each connected
+    part of the graph of pairs within `max_distance`, numbered apart."""
     n = len(distance)
     labels = np.zeros(n, dtype=int)
     if n < 2:
@@ -34,15 +71,26 @@ def cluster_labels(distance: np.ndarray, max_distance: float) -> np.ndarray:
     starts = np.flatnonzero(np.r_[True, np.diff(part[order]) != 0])
     next_label = 0
     for members in np.split(order, starts[1:]):
-        if len(members) == 1:
-            found = np.zeros(1, dtype=int)
-        else:
-            # distance is symmetric: the condensed form takes its upper triangle
-            condensed = squareform(distance[np.ix_(members, members)], checks=False).astype(np.float64)
-            found = fcluster(linkage(condensed, method="average"), t=max_distance, criterion="distance") - 1
+        found = np.zeros(1, dtype=int) if len(members) == 1 else part_labels(distance[np.ix_(members, members)])
         labels[members] = found + next_label
         next_label += int(found.max()) + 1
     return labels
+
+
+def average_labels(distance: np.ndarray, max_distance: float) -> np.ndarray:
+    """Average-linkage clusters whose mean inner distance stays within `max_distance`.
+
+    Two stories with no chain of pairs within `max_distance` between them can never share a
+    cluster (every pair across would be farther), so each connected part of that graph is
+    linked on its own: far cheaper than one linkage over the window when topics are many.
+    """
+
+    def part_labels(part: np.ndarray) -> np.ndarray:
+        # distance is symmetric: the condensed form takes its upper triangle
+        condensed = squareform(part, checks=False).astype(np.float64)
+        return fcluster(linkage(condensed, method="average"), t=max_distance, criterion="distance") - 1
+
+    return _by_part(distance, max_distance, part_labels)
 
 
 def new_id(prefix: str, founder: str, taken: set[str]) -> str:

@@ -210,3 +210,11 @@ def test_the_form_schema_leaves_empty_boxes_out_and_types_the_settings():
     words = RunSettings.model_json_schema()
     assert words["title"] == "Settings for this run"
     assert all(p["description"].endswith(".") and "Default:" in p["description"] for p in words["properties"].values())
+
+
+def test_the_event_clusterer_is_a_choice_in_the_form_and_on_the_command_line():
+    box = RunSettings.model_json_schema()["properties"]["events__clusterer"]
+    assert box["enum"] == ["average", "hdbscan"] and "default" not in box
+    assert parse_sets(["events__clusterer=hdbscan"]).by_section() == {"events": {"clusterer": "hdbscan"}}
+    with pytest.raises(ValueError, match="events__clusterer=kmeans"):
+        parse_sets(["events__clusterer=kmeans"])

@@ -53,3 +53,12 @@ def test_the_run_form_offers_typed_boxes_that_map_onto_the_sections():
     assert Settings().with_overrides(overrides).events.distance == 0.6
     with pytest.raises(pydantic.ValidationError):
         RunOverrides(ingest__max_input_bytes=1)  # limits and paths are not per-run settings
+
+
+def test_the_event_clusterer_is_set_from_the_environment_and_checked(monkeypatch):
+    assert Settings().events.clusterer == "average"
+    monkeypatch.setenv("STORYFLOW_EVENTS__CLUSTERER", "hdbscan")
+    assert Settings().events.clusterer == "hdbscan"
+    monkeypatch.setenv("STORYFLOW_EVENTS__CLUSTERER", "kmeans")
+    with pytest.raises(pydantic.ValidationError):
+        Settings()

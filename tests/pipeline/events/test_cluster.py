@@ -324,11 +324,10 @@ def test_a_burst_of_new_undated_stories_is_scaled_among_itself_as_one_run_over_t
     mixed, cut = assign.window_distance(articles, vectors, s, ~is_new)
     among_new = np.ix_(is_new, is_new)
     assert np.allclose(mixed[among_new] - cut, as_one_run[among_new] - one_run_cut, atol=1e-6)
-    # against older stories such a burst stands the margin farther than plain (relative to the
-    # cut): the rest of a same-kind event that would hold its first reports apart is not there yet
+    # against older stories such a burst is never closer than plain (relative to the cut)
     plain_cut = assign.window_distance(articles, vectors, off, ~is_new)[1]
     above_plain = (mixed - cut - (plain - plain_cut))[np.ix_(is_new, ~is_new)]
-    assert s.burst_margin > 0 and above_plain.min() == pytest.approx(s.burst_margin, abs=1e-5)
+    assert above_plain.min() == pytest.approx(0.0, abs=1e-5)
 
 
 def test_locally_scaled_rows_are_those_rows_of_the_scaled_window():
@@ -421,3 +420,56 @@ def test_a_window_over_its_size_limit_keeps_the_new_stories_and_the_older_ones_n
     result = assign.update_events(articles, vectors, previous, set(previous.values()), capped)
     assert result.event_of[ids[5]] not in previous.values()
     assert {aid: result.event_of[aid] for aid in ids[:5]} == previous and result.merged_into == {}
+
+
+@pytest.mark.parametrize("clusterer", cluster.CLUSTERERS)
+def test_both_clusterers_find_groups_and_leave_far_stories_alone(clusterer):
+    distance = blocks_of(4)
+    distance = np.pad(distance, ((0, 1), (0, 1)), constant_values=1.0)  # one story close to nothing
+    distance[-1, -1] = 0.0
+    labels = cluster.cluster_labels(distance, 0.5, clusterer)
+    assert len(labels) == 13 and set(labels) == set(range(4))
+    assert [len(set(labels[k * 4:(k + 1) * 4])) for k in range(3)] == [1, 1, 1]
+    assert labels[-1] not in labels[:-1]
+    assert list(cluster.cluster_labels(np.zeros((1, 1)), 0.5, clusterer)) == [0]
+    assert list(cluster.cluster_labels(np.zeros((0, 0)), 0.5, clusterer)) == []
+
+
+def test_average_linkage_keeps_same_kind_events_apart_where_hdbscan_joins_what_the_cut_chains():
+    # two tight groups bridged by a story that is within the cut of one story of each
+    group = np.array([0, 0, 0, 1, 1, 1, 2])
+    distance = np.where(group[:, None] == group[None, :], 0.2, 0.95)
+    distance[6, 2] = distance[2, 6] = distance[6, 3] = distance[3, 6] = 0.5
+    np.fill_diagonal(distance, 0.0)
+    average = cluster.cluster_labels(distance, 0.6, "average")
+    assert len(set(average[:3])) == 1 and len(set(average[3:6])) == 1 and average[0] != average[3]
+    joined = cluster.cluster_labels(distance, 0.6, "hdbscan")  # pairs within the cut are joined (epsilon)
+    assert len(set(joined)) == 1
+
+
+def test_hdbscan_splits_a_loose_chain_above_the_cut_into_its_dense_groups():
+    # two tight groups whose closest stories sit just above the cut: one part for the
+    # connected-part split (within the reach above the cut), two clusters for HDBSCAN
+    group = np.repeat([0, 1], 5)
+    distance = np.where(group[:, None] == group[None, :], 0.1, 0.9)
+    distance[4, 5] = distance[5, 4] = 0.5 + cluster.HDBSCAN_REACH / 2
+    np.fill_diagonal(distance, 0.0)
+    labels = cluster.cluster_labels(distance, 0.5, "hdbscan")
+    assert len(set(labels[:5])) == 1 and len(set(labels[5:])) == 1 and labels[0] != labels[5]
+
+
+def test_an_unknown_clusterer_is_refused():
+    with pytest.raises(ValueError, match="unknown event clusterer"):
+        cluster.cluster_labels(blocks_of(2), 0.5, "kmeans")
+
+
+@pytest.mark.parametrize("clusterer", cluster.CLUSTERERS)
+def test_runs_cluster_with_the_configured_clusterer(clusterer):
+    articles = normalize_seed_like()
+    vectors = np.eye(len(articles), dtype=np.float32)
+    config = EventConfig(clusterer=clusterer)
+    labels = assign.window_labels(articles, vectors, config)
+    distance, cut = assign.window_distance(articles, vectors, config)
+    assert list(labels) == list(cluster.cluster_labels(distance, cut, clusterer))
+    result = assign.update_events(articles, vectors, {}, set(), config)
+    assert set(result.event_of) == {a.article_id for a in articles}
