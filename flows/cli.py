@@ -226,8 +226,12 @@ def run(args) -> int:
 
 
 def backfill(args) -> int:
+    from pipeline.ingest.read import is_url
+
     if args.start > args.end:
         raise UsageError(f"--from {args.start} is after --to {args.end}")
+    if is_url(args.source):
+        raise UsageError(f"a backfill reads an archive folder or file, not a URL: {args.source}")
     check_inputs([args.source])
     check_store(Path(args.data), writing=True, empty_ok=True)
     overrides = check_settings(args)

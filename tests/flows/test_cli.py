@@ -55,6 +55,8 @@ CASES = {
                               "less than or equal to 1"),
     "backfill days reversed": (lambda t: ["backfill", str(SEEDS), "--from", "2017-05-01", "--to", "2017-04-01",
                                           "--data", str(t / "d")], "--from 2017-05-01 is after --to 2017-04-01"),
+    "backfill of a feed": (lambda t: ["backfill", "https://example.org/feed.xml", "--from", "2017-04-01", "--to",
+                                      "2017-04-30", "--data", str(t / "d")], "not a URL: https://example.org/feed.xml"),
     "recluster of no store": (lambda t: ["recluster", "--data", str(t / "d")], "no such folder"),
     "recluster with both ranges": (lambda t: ["recluster", "--last-days", "3", "--from", "2017-01-01", "--data", str(t / "d")],
                                    "--last-days replaces --from and --to"),
