@@ -270,7 +270,8 @@ class BackfillResult:
             lines.append(f"{report.counted(len(self.skipped), 'window')} committed by an earlier backfill of this archive "
                          f"({self.skipped[0][0]}..{self.skipped[-1][1]}) and not read again")
         if self.n_outside or self.n_undated:
-            lines.append(f"Left out: {self.n_outside:,} stories published outside the dates, {self.n_undated:,} undated")
+            lines.append(f"Left out: {report.counted(self.n_outside, 'story', 'stories')} published outside the dates, "
+                         f"{self.n_undated:,} undated")
         return "\n".join(lines)
 
 

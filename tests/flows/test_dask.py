@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 
 from tests.conftest import ROOT
-from tests.support.archive import dated_archive, dev_records, stored_table
+from tests.support.archive import dated_archive, load, stored_table
 
 pytestmark = pytest.mark.slow
 
@@ -63,8 +63,8 @@ def test_a_backfill_on_a_dask_cluster_writes_the_tables_of_one_process(prefect_h
     from pipeline.run import run_backfill
 
     address, client = cluster
-    archive = dated_archive(tmp_path / "archive", dev_records(150), date(2021, 3, 1), 3, 4)
-    monkeypatch.setenv("STORYFLOW_DASK__BATCH_STORIES", "16")  # several tasks per stage, for both workers
+    archive = dated_archive(tmp_path / "archive", load(), date(2021, 3, 1), 3, 4)
+    monkeypatch.setenv("STORYFLOW_DASK__BATCH_STORIES", "64")  # several tasks per stage, for both workers
 
     backfill_flow(source=str(archive), start=date(2021, 3, 1), end=date(2021, 3, 31), data_dir=str(tmp_path / "dask"),
                   dask_address=address)

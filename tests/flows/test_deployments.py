@@ -571,6 +571,6 @@ def test_two_writing_runs_never_write_at_once(stack, seeded, rng):
     assert {"copy-of-001", "copy-of-003", "copy-of-002"} <= source_ids
     assert "copy-of-004" not in source_ids
     assert len(read(data, "articles")) == 8 and len(read(data, "runs")) == 3
-    assert "1 outside" in stack.log_text(backfill_id)
+    assert "Left out: 1 story published outside the dates" in stack.log_text(backfill_id)
     backfill_summary = stack.artifacts_of(backfill_id)["markdown"]["data"]
     assert "| stories in | 2 (1 new, 0 already stored) |" in backfill_summary
