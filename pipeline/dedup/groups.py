@@ -243,16 +243,16 @@ CENTRAL_SAMPLE = 20  # members a candidate lead is compared with: a wire story m
 def central_member(eligible: list[str], others: list[str], key: Callable[[str], tuple],
                    fp: Callable[[str], Fingerprint]) -> str:
     """Of the `eligible` members least damaged (the first field of `key`), the one whose folded char
-    grams overlap the rest of the group's most (summed Jaccard), ties by `key`: each damaged copy
-    departs from the original its own way, and a trimmed one holds only part of it, so the original
-    sits in the middle of its copies."""
+    grams overlap the rest of the group's most (Jaccard, summed over up to `CENTRAL_SAMPLE` of
+    them), ties by `key`: each scanned, scrambled, trimmed or re-wrapped copy departs from the
+    original its own way, so the original sits in the middle of its copies."""
     keys = {aid: key(aid) for aid in {*eligible, *others}}
     least = min(keys[aid][0] for aid in eligible)
     ranked = sorted((aid for aid in eligible if keys[aid][0] == least), key=keys.__getitem__)
     if len(ranked) == 1:
         return ranked[0]
     group = sorted(keys, key=keys.__getitem__)[:CENTRAL_SAMPLE]
-    return max(ranked, key=lambda aid: sum(overlap(fp(aid).grams, fp(o).grams)[0] for o in group if o != aid))
+    return max(ranked, key=lambda aid: round(sum(overlap(fp(aid).grams, fp(o).grams)[0] for o in group if o != aid), 3))
 
 
 def find_duplicates(articles: list[Article], config: DedupConfig | None = None) -> DuplicateResult:
