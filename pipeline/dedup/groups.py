@@ -151,7 +151,8 @@ def update_duplicates(
     group_of.update((aid, aid) for aid in alone)
     grouped = [a for a in new if a.article_id not in alone]
     vocab = quality.vocabulary(a.text for a in grouped)  # misread words are damage
-    for article in sorted(grouped, key=lambda a: canonical_key(a, vocab)):
+    order = {a.article_id: canonical_key(a, vocab) for a in grouped}
+    for article in sorted(grouped, key=lambda a: order[a.article_id]):
         aid = article.article_id
         twins = {group_of[t] for t in same_text[article.content_hash] if t in group_of and t != aid}
         members: dict[str, list[str]] = {}
@@ -200,7 +201,7 @@ def update_duplicates(
             led.setdefault(e.duplicate_of, {})[e.article_id] = e
     for head, copies in led.items():
         eligible = [head] + [aid for aid, e in copies.items() if not e.rule.startswith(VIA)]
-        lead = central_member(eligible, list(copies), lambda aid: canonical_key(by_id[aid], vocab), fp)
+        lead = central_member(eligible, list(copies), order.__getitem__, fp)
         if lead == head:
             continue
         moved = [replace(copies[lead], article_id=head, duplicate_of=lead)]  # verified once, either way round

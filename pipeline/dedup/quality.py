@@ -16,6 +16,7 @@ equals and the earlier published leads.
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -24,14 +25,14 @@ from typing import Iterable
 from pipeline.records import Article
 
 WORD = re.compile(r"\w+", re.UNICODE)
-MIXED = re.compile(r"(?=\w*\d)(?=\w*[^\W\d_])\w+", re.UNICODE)  # letters and digits in one word
 MOJIBAKE = re.compile(r"[âÃ][\x80-\xbf€™œ“”–—]")  # UTF-8 read as Latin-1 / Windows-1252
 STEP = 0.05  # damage shares closer than this are equals
 ORDINAL = re.compile(r"\d+(?:st|nd|rd|th|s|am|pm|m|km|kg|ft)", re.IGNORECASE)  # 21st, 1990s, 9am: not damage
 
 
-def words_of(text: str) -> list[str]:
-    return WORD.findall(text.casefold())
+@functools.lru_cache(maxsize=2048)  # the run's vocabulary, then each story's damage: one tokenizing
+def words_of(text: str) -> tuple[str, ...]:
+    return tuple(WORD.findall(text.casefold()))
 
 
 LOOKALIKES = str.maketrans("0a1i5cfb", "oollseth")  # as the sketch folds them: digits read as letters
@@ -45,22 +46,20 @@ def fold_word(word: str) -> str:
 
 @dataclass(slots=True)
 class Vocabulary:
-    """The words of a run's stories: in how many stories each occurs, and the folded forms of
-    the words more than one story uses."""
+    """The words of a run's stories: in how many stories each occurs, and those read as misread."""
 
     df: Counter
-    shared_folds: set[str]
-
-    def misread(self, word: str) -> bool:
-        return self.df.get(word, 0) <= 1 and fold_word(word) in self.shared_folds
+    misread: frozenset[str]
 
 
 def vocabulary(texts: Iterable[str]) -> Vocabulary:
-    """The `Vocabulary` of `texts`."""
+    """The `Vocabulary` of `texts`: a word one story uses is misread where its folded form is
+    that of a word more stories use."""
     df: Counter = Counter()
     for text in texts:
         df.update(set(words_of(text)))
-    return Vocabulary(df, {fold_word(w) for w, n in df.items() if n > 1})
+    shared = {fold_word(w) for w, n in df.items() if n > 1}
+    return Vocabulary(df, frozenset(w for w, n in df.items() if n <= 1 and fold_word(w) in shared))
 
 
 def damage(text: str, vocab: Vocabulary | None = None) -> float:
@@ -69,11 +68,12 @@ def damage(text: str, vocab: Vocabulary | None = None) -> float:
     words = words_of(text)
     if not words:
         return 1.0
-    odd = sum(1 for w in MIXED.findall(text) if not ORDINAL.fullmatch(w)) + len(MOJIBAKE.findall(text))
-    unknown = sum(1 for w in words if vocab.misread(w)) if vocab is not None else 0
-    shingles = list(zip(words, words[1:], words[2:]))
-    repeated = len(shingles) - len(set(shingles))
-    return min(1.0, (odd + unknown) / len(words) + repeated / max(1, len(shingles)))
+    mixed = (w for w in words if not w.isalpha() and not w.isdigit())  # letters and digits in one word
+    odd = sum(1 for w in mixed if not ORDINAL.fullmatch(w)) + len(MOJIBAKE.findall(text))
+    unknown = sum(1 for w in words if w in vocab.misread) if vocab is not None else 0
+    n_shingles = max(1, len(words) - 2)
+    repeated = n_shingles - len(set(zip(words, words[1:], words[2:])))
+    return min(1.0, (odd + unknown) / len(words) + max(0, repeated) / n_shingles)
 
 
 def damage_step(article: Article, vocab: Vocabulary | None = None) -> int:
