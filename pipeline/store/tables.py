@@ -65,9 +65,9 @@ def event_rows(
     """One row per event: active ones labelled from their members, merged ones kept as they were.
 
     The representative story, whose headline the event takes, is the canonical story closest
-    to the others (highest summed cosine) among the least damaged (`dedup.quality`; misread words
-    count against the event's vocabulary) of those with a title, if any has one: a
-    story without one offers only its lead sentence (`labels.headline_of`).
+    to the others (highest summed cosine) among the least damaged (`dedup.quality`, misread words
+    counted against the words of the event's canonical stories) of those with a title, if any
+    has one: a story without one offers only its lead sentence (`labels.headline_of`).
     """
     members: dict[str, list[Article]] = {}
     for a in articles:
@@ -80,7 +80,7 @@ def event_rows(
         group, canon = members[event_id], canon_of[event_id]
         titled = [a for a in canon if has_title(a)] or canon
         if len(titled) > 1:  # the least damaged read first: a scanned or scrambled story never heads an event
-            vocab = quality.vocabulary(a.text for a in group)
+            vocab = quality.vocabulary(a.text for a in canon)
             step = {a.article_id: quality.damage_step(a, vocab) for a in titled}
             titled = [a for a in titled if step[a.article_id] == min(step.values())]
         if len(canon) > 2 and all(a.article_id in vectors for a in canon):
