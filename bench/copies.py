@@ -19,6 +19,10 @@ Generators and levels (one copy of each story per kind of the level):
   typos with neighbouring words swapped, sentences shuffled with OCR noise, random char
   substitutions with words split.
 
+Settings are the stage's defaults, except the char-gram Jaccard threshold (`dedup.char_jaccard`),
+which is chosen the way its default was, on the fold's training topics only: just above the
+highest Jaccard of two different stories of one event there.
+
 `--baseline REF` runs the same figures (and speed) for the stage as it is at git ref REF
 (`git archive` of its `pipeline/` into a temporary folder, run in a subprocess), so before and
 after come from the same run on the same machine. Speed: `find_duplicates` over synthetic
@@ -29,6 +33,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import os
 import random
 import statistics
@@ -145,7 +150,7 @@ def truth_of(rows: list[dict]) -> dict[str, str]:
     return {r["id"]: find(r["id"]) for r in rows}
 
 
-def score_fold(impl, rows: list[dict], kinds, seed: int) -> tuple[float, float, float, float]:
+def score_fold(impl, rows: list[dict], kinds, seed: int, config=None) -> tuple[float, float, float, float]:
     """(ARI, precision, recall, led by a damaged copy) of the copy groups over `rows` and one copy
     of each per kind; the last is the share of groups holding an original and a copy of it that a
     scanned or scrambled copy (a kind in `DAMAGED`) heads."""
@@ -174,7 +179,7 @@ def score_fold(impl, rows: list[dict], kinds, seed: int) -> tuple[float, float, 
             label[sid] = label[r["id"]]
     articles = normalize(stories, T0)
     sid_of = {a.article_id: a.source_id for a in articles}
-    result = impl.find_duplicates(articles)
+    result = impl.find_duplicates(articles, config)
     pred = {sid_of[k]: v for k, v in result.group_of.items()}
     truth = {a.source_id: label[a.source_id] for a in articles}
     precision, recall, _ = pair_scores(pred, truth)
@@ -190,15 +195,40 @@ def folds_of(rows: list[dict], k: int) -> list[list[dict]]:
     return [[r for r in rows if r["topic"] in set(topics[i::k])] for i in range(k)]
 
 
+def rewrite_char_jaccard(rows: list[dict]) -> float:
+    """The highest folded char 9-gram Jaccard between two different stories of one event in `rows`
+    (real wire copies, one story by `truth_of`, left out): different outlets' rewrites sharing quotes."""
+    from pipeline.dedup.verify import fingerprints, overlap
+    truth = truth_of(rows)
+    articles = normalize([RawStory(source_id=r["id"], body=r["body"], title=r["title"]) for r in rows], T0)
+    prints = dict(zip((a.source_id for a in articles), fingerprints(articles, 3)))
+    by_event: dict = {}
+    for r in rows:
+        by_event.setdefault(r["event"], []).append(r["id"])
+    return max((overlap(prints[a].grams, prints[b].grams)[0] for ids in by_event.values()
+                for a, b in itertools.combinations(ids, 2) if truth[a] != truth[b]), default=0.0)
+
+
 def held_out(impl, rows: list[dict], k: int, seed: int) -> dict:
-    """{(generator, level): [(ari, precision, recall) per fold]}."""
-    out = {}
+    """{"generator/level": [(ari, precision, recall, led by a damaged copy) per fold]}, and, where
+    the stage has the char-gram Jaccard rule, its threshold chosen on each fold's training topics
+    (just above every rewrite pair there) under "char_jaccard"."""
+    from pipeline.config import DedupConfig
+    folds = folds_of(rows, k)
+    configs: list = [None] * k
+    out: dict = {}
+    if "char_jaccard" in DedupConfig.model_fields:
+        train = [[r for j, f in enumerate(folds) if j != i for r in f] for i in range(k)]
+        chosen = [math.floor(rewrite_char_jaccard(t) * 100 + 1) / 100 for t in train]
+        configs = [DedupConfig(char_jaccard=c) for c in chosen]
+        out["char_jaccard"] = chosen
     for generator in ("in-house", "nlpaug"):
         for level in LEVELS:
             kinds = damages(generator, level)
             if kinds is None:
                 continue
-            out[f"{generator}/{level}"] = [score_fold(impl, fold, kinds, seed + i) for i, fold in enumerate(folds_of(rows, k))]
+            out[f"{generator}/{level}"] = [score_fold(impl, fold, kinds, seed + i, configs[i])
+                                           for i, fold in enumerate(folds)]
     return out
 
 
@@ -233,6 +263,9 @@ def baseline(args) -> dict:
 
 def show(name: str, figures: dict) -> None:
     print(f"{name}:")
+    chosen = figures["folds"].pop("char_jaccard", None)
+    if chosen:
+        print(f"  char_jaccard chosen on each fold's training topics: {' '.join(f'{c:.2f}' for c in chosen)}")
     for key, per_fold in figures["folds"].items():
         cols = list(zip(*per_fold))
         text = "  ".join(f"{label} {statistics.mean(c):.3f} ± {statistics.pstdev(c):.3f}"
