@@ -1,8 +1,9 @@
 """Groups: fold copies of one story under a canonical story, across runs.
 
-Stories are taken in canonical order (least damaged, earliest published, cleanest, longest: the
-cleanest copy leads, `quality`) and each joins
-the group whose canonical story it verifies against directly (`verify`), or starts its own.
+Stories are taken in canonical order (least damaged by `quality`, earliest published, cleanest,
+longest) and each joins the group whose canonical story it verifies against directly
+(`verify`), or starts its own; once the run's stories are placed, a group the run made is handed
+to its most central least damaged member (`central_member`).
 Verifying against the canonical itself (not any member) stops chains A~B~C from merging
 different stories; stored groups keep their canonical and id. Candidates come from the
 sketches (`sketch`) of the new stories against the index of stored ones (`index`) and the
@@ -61,8 +62,8 @@ def canonical_key(article: Article, vocab: quality.Vocabulary | None = None) -> 
 
 
 VIA = "via member "
-CANONICAL_REASON = ("least damaged text (OCR-like, unknown and repeated words), then earliest published, then "
-                    "cleanest text, then longest (kept once stored)")
+CANONICAL_REASON = ("least damaged text (OCR-like, misread and repeated words), then most central among its copies, "
+                    "then earliest published, cleanest text, longest (kept once stored)")
 
 
 @dataclass(slots=True)

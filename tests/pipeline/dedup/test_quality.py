@@ -68,3 +68,24 @@ def test_scrambled_and_scanned_copies_fold_under_the_clean_original_which_heads_
     (row,) = event_rows(articles, dups, {}, events, to_table("events", []))
     assert row["representative_article_id"] == id_of["original"]
     assert row["headline"] == next(a.title for a in articles if a.source_id == "original")
+
+
+def test_the_original_leads_copies_published_before_it(seed_stories):
+    # a trimmed and a re-wrapped copy, as clean as their original and both out before it: the
+    # original, the one in the middle of them, heads the group
+    original = seed_stories[2]
+    rng = random.Random(5)
+    stories = [original,
+               copy_of_at(original, "trimmed", synth.trim(original.body, rng, 0.3), -5),
+               copy_of_at(original, "wrapped", synth.rewrap(original.body, rng, 0.5), -4)]
+    articles = normalize(stories)
+    dups = find_duplicates(articles)
+    lead = articles[0].article_id
+    assert all(dups.group_of[a.article_id] == lead for a in articles)
+    assert sorted(e.article_id for e in dups.edges) == sorted(a.article_id for a in articles[1:])
+    assert all(e.duplicate_of == lead and e.rule for e in dups.edges)
+
+
+def copy_of_at(story: RawStory, tag: str, body: str, hours: float) -> RawStory:
+    return RawStory(source_id=f"{story.source_id}~{tag}", body=body, title=story.title, source="Copydesk",
+                    published_at=story.published_at + timedelta(hours=hours))
