@@ -12,11 +12,12 @@ a language or to particular stories:
 - repeated spans: word 3-shingles that occur again in the same text (a scraper doubling spans).
 
 Damage is compared in steps of `STEP`, so that two clean copies (a word or two apart) are
-equals and the earlier published leads.
+equals; of equals the one with the longer body (`length_step`), the more complete, leads.
 """
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from pipeline.records import Article
 WORD = re.compile(r"\w+", re.UNICODE)
 MOJIBAKE = re.compile(r"[âÃ][\x80-\xbf€™œ“”–—]")  # UTF-8 read as Latin-1 / Windows-1252
 STEP = 0.05  # damage shares closer than this are equals
+LENGTH_STEP = 1.5  # body lengths closer than this ratio are equals
+BODY_LINE_WORDS = 12  # a line this long is part of the story, shorter ones may be page furniture
 ORDINAL = re.compile(r"\d+(?:st|nd|rd|th|s|am|pm|m|km|kg|ft)", re.IGNORECASE)  # 21st, 1990s, 9am: not damage
 
 
@@ -74,6 +77,16 @@ def damage(text: str, vocab: Vocabulary | None = None) -> float:
     n_shingles = max(1, len(words) - 2)
     repeated = n_shingles - len(set(zip(words, words[1:], words[2:])))
     return min(1.0, (odd + unknown) / len(words) + max(0, repeated) / n_shingles)
+
+
+def length_step(text: str) -> int:
+    """How much distinct text the story's body holds, in steps of `LENGTH_STEP` (ratio): the
+    distinct word 3-shingles of its lines of at least `BODY_LINE_WORDS` words (of all its lines
+    where it has none such). Headlines, datelines and furniture a re-wrapped copy adds are short
+    lines, spans a scraper doubled add nothing; a trimmed copy is shorter by whole paragraphs."""
+    lines = [WORD.findall(line.casefold()) for line in text.split("\n")]
+    body = [w for line in lines if len(line) >= BODY_LINE_WORDS for w in line] or [w for line in lines for w in line]
+    return int(math.log1p(len(set(zip(body, body[1:], body[2:])))) / math.log(LENGTH_STEP))
 
 
 def damage_step(article: Article, vocab: Vocabulary | None = None) -> int:
