@@ -1,13 +1,13 @@
 """Groups: fold copies of one story under a canonical story, across runs.
 
-Stories are taken in canonical order (least damaged by `quality`, longest, earliest published,
-cleanest) and each joins the group whose canonical story it verifies against directly
-(`verify`), or starts its own; once the run's stories are placed, a group the run made is handed
-to its most central least damaged member (`central_member`).
-Verifying against the canonical itself (not any member) stops chains A~B~C from merging
-different stories; stored groups keep their canonical and id. Candidates come from the
-sketches (`sketch`) of the new stories against the index of stored ones (`index`) and the
-batch itself, plus equal content hashes.
+Stories are taken in canonical order (least damaged by `quality`, most distinct body text,
+earliest published, cleanest) and each joins the group whose canonical story it verifies
+against directly (`verify`), or starts its own; once the run's stories are placed, a group the
+run made is handed to its most central least damaged member (`central_member`). Verifying
+against the canonical itself (not any member) stops chains A~B~C from merging different
+stories; stored groups keep their canonical and id. Candidates come from the sketches
+(`sketch`) of the new stories against the index of stored ones (`index`) and the batch itself,
+plus equal content hashes.
 """
 from __future__ import annotations
 
@@ -50,9 +50,9 @@ def cleanliness(article: Article) -> float:
 
 def canonical_key(article: Article, vocab: quality.Vocabulary | None = None) -> tuple:
     """Least damaged (`quality.damage_step`, misread words counted against the run's vocabulary
-    where given), then longest body (`quality.length_step`: the most complete text, an original
-    before its trimmed copies), then earliest published, then cleanest, then longest, then id: a scanned or scrambled copy never leads a
-    group that holds a clean one."""
+    where given), then most distinct body text (`quality.length_step`: an original before its
+    trimmed copies), then earliest published, then cleanest, then longest, then id: a scanned or
+    scrambled copy never leads a group that holds a clean one."""
     return (
         quality.damage_step(article, vocab),
         -quality.length_step(article.text),
@@ -65,7 +65,7 @@ def canonical_key(article: Article, vocab: quality.Vocabulary | None = None) -> 
 
 VIA = "via member "
 CANONICAL_REASON = ("least damaged text (OCR-like, misread and repeated words), then most central among its copies, "
-                    "then longest, earliest published, cleanest text (kept once stored)")
+                    "then most distinct body text, earliest published, cleanest text (kept once stored)")
 
 
 @dataclass(slots=True)
