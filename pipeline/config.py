@@ -53,6 +53,8 @@ class DedupConfig(StageConfig):
     jaccard: float = Field(0.5, description="word-shingle Jaccard that alone proves a copy")
     containment: float = Field(0.55, description="word-shingle containment of the smaller in the larger")
     char_containment: float = Field(0.6, description="folded char 9-gram containment, for damaged copies")
+    char_jaccard: float = Field(0.39, description="folded char 9-gram Jaccard, for copies whose every line is damaged "
+                                "(just above every pair of different stories of one event on the dev set: bench/copies.py)")
     paragraph_containment: float = Field(0.7, description="char 9-gram containment of the smaller text's "
                                          "paragraph-length lines, for copies re-wrapped in headlines and links")
     via_support: float = Field(0.3, description="char containment against a group's canonical needed to join the "

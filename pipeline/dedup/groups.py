@@ -1,25 +1,38 @@
 """Groups: fold copies of one story under a canonical story, across runs.
 
-Stories are taken in canonical order (earliest published, cleanest, longest) and each joins
-the group whose canonical story it verifies against directly (`verify`), or starts its own.
-Verifying against the canonical itself (not any member) stops chains A~B~C from merging
-different stories; stored groups keep their canonical and id. Candidates come from the
-sketches (`sketch`) of the new stories against the index of stored ones (`index`) and the
-batch itself, plus equal content hashes.
+Stories are taken in canonical order (least damaged by `quality`, most distinct body text,
+earliest published, cleanest) and each joins the group whose canonical story it verifies
+against directly (`verify`), or starts its own; once the run's stories are placed, a group the
+run made is handed to its most central least damaged member (`central_member`). Verifying
+against the canonical itself (not any member) stops chains A~B~C from merging different
+stories; stored groups keep their canonical and id. Candidates come from the sketches
+(`sketch`) of the new stories against the index of stored ones (`index`) and the batch itself,
+plus equal content hashes.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from typing import Callable
 
 import numpy as np
 import pyarrow as pa
 
 from pipeline.config import DedupConfig
+from pipeline.dedup import quality
 from pipeline.dedup.index import DuplicateIndex, seen_times
 from pipeline.dedup.sketch import MAX_BUCKET, Sketcher, candidate_pairs
-from pipeline.dedup.verify import Fingerprint, Rarity, Scores, fingerprint, fingerprints, share_found, verify
+from pipeline.dedup.verify import (
+    Fingerprint,
+    Rarity,
+    Scores,
+    fingerprint,
+    fingerprints,
+    overlap,
+    share_found,
+    verify,
+)
 from pipeline.records import Article, DuplicateEdge
 
 FAR_FUTURE = datetime.max.replace(tzinfo=timezone.utc)
@@ -35,9 +48,14 @@ def cleanliness(article: Article) -> float:
     return 1.0 - len(DETACHED.findall(f" {article.original_text} ")) / n_tokens
 
 
-def canonical_key(article: Article) -> tuple:
-    """Earliest published, then cleanest, then longest, then id: the rule editors read."""
+def canonical_key(article: Article, vocab: quality.Vocabulary | None = None) -> tuple:
+    """Least damaged (`quality.damage_step`, misread words counted against the run's vocabulary
+    where given), then most distinct body text (`quality.length_step`: an original before its
+    trimmed copies), then earliest published, then cleanest, then longest, then id: a scanned or
+    scrambled copy never leads a group that holds a clean one."""
     return (
+        quality.damage_step(article, vocab),
+        -quality.length_step(article.text),
         article.published_at or FAR_FUTURE,
         -round(cleanliness(article), 2),
         -len(article.text),
@@ -46,7 +64,8 @@ def canonical_key(article: Article) -> tuple:
 
 
 VIA = "via member "
-CANONICAL_REASON = "earliest published, then cleanest text, then longest (kept once stored)"
+CANONICAL_REASON = ("least damaged text (OCR-like, misread and repeated words), then most central among its copies, "
+                    "then most distinct body text, earliest published, cleanest text (kept once stored)")
 
 
 @dataclass(slots=True)
@@ -133,7 +152,10 @@ def update_duplicates(
     # only stories with a candidate can join a group; the rest start their own, in any order
     alone = {a.article_id for a in new if a.article_id not in partners and len(same_text[a.content_hash]) < 2}
     group_of.update((aid, aid) for aid in alone)
-    for article in sorted((a for a in new if a.article_id not in alone), key=canonical_key):
+    grouped = [a for a in new if a.article_id not in alone]
+    vocab = quality.vocabulary(a.text for a in grouped)  # misread words are damage
+    order = {a.article_id: canonical_key(a, vocab) for a in grouped}
+    for article in sorted(grouped, key=lambda a: order[a.article_id]):
         aid = article.article_id
         twins = {group_of[t] for t in same_text[article.content_hash] if t in group_of and t != aid}
         members: dict[str, list[str]] = {}
@@ -172,11 +194,35 @@ def update_duplicates(
         group_of[aid] = canon
         if not rule.startswith(VIA):
             direct.add(aid)
-        edges.append(DuplicateEdge(
-            article_id=aid, duplicate_of=canon, similarity=round(max(scores.jaccard, scores.containment), 4),
-            method=method, jaccard=round(scores.jaccard, 4), containment=round(scores.containment, 4),
-            char_containment=round(scores.char_containment, 4), rule=rule,
-        ))
+        edges.append(edge(aid, canon, scores, method, rule))
+
+    # the cleanest member leads: a group this run made is handed to its most central least damaged member
+    fresh = {a.article_id for a in new}
+    led: dict[str, dict[str, DuplicateEdge]] = {}
+    for e in edges:
+        if e.duplicate_of in fresh:
+            led.setdefault(e.duplicate_of, {})[e.article_id] = e
+    for head, copies in led.items():
+        eligible = [head] + [aid for aid, e in copies.items() if not e.rule.startswith(VIA)]
+        lead = central_member(eligible, list(copies), order.__getitem__, fp)
+        if lead == head:
+            continue
+        moved = [replace(copies[lead], article_id=head, duplicate_of=lead)]  # verified once, either way round
+        for aid, e in copies.items():
+            if aid == lead:
+                continue
+            n_verified += 1
+            scores, rule = verify(fp(aid), fp(lead), config, rarity)
+            if rule:
+                method = "exact" if by_id[aid].content_hash == by_id[lead].content_hash else "minhash"
+                moved.append(edge(aid, lead, scores, method, rule))
+            elif not e.rule.startswith(VIA):  # one step through the old head, which verified against the lead
+                moved.append(replace(e, duplicate_of=lead, rule=f"{VIA}{head}: {e.rule}"))
+            else:
+                break  # it would be two steps from the lead: the group stays as it is
+        else:
+            edges = [e for e in edges if e.duplicate_of != head] + moved
+            group_of.update((aid, lead) for aid in [head, *copies])
 
     index = index.extend(new, [group_of[a.article_id] for a in new], new_sigs)
     index = index.select(index.seen_at >= newest - window)  # new stories can be old too
@@ -185,6 +231,32 @@ def update_duplicates(
         edges=kept_edges + edges, group_of=group_of, canonical_reason=CANONICAL_REASON,
         index=index.to_table(sketcher), n_candidates=n_verified,
     )
+
+
+def edge(aid: str, canon: str, scores: Scores, method: str, rule: str) -> DuplicateEdge:
+    return DuplicateEdge(
+        article_id=aid, duplicate_of=canon, similarity=round(max(scores.jaccard, scores.containment), 4),
+        method=method, jaccard=round(scores.jaccard, 4), containment=round(scores.containment, 4),
+        char_containment=round(scores.char_containment, 4), rule=rule,
+    )
+
+
+CENTRAL_SAMPLE = 20  # members a candidate lead is compared with: a wire story may have hundreds of copies
+
+
+def central_member(eligible: list[str], others: list[str], key: Callable[[str], tuple],
+                   fp: Callable[[str], Fingerprint]) -> str:
+    """Of the `eligible` members least damaged (the first field of `key`), the one whose folded char
+    grams overlap the rest of the group's most (Jaccard, summed over up to `CENTRAL_SAMPLE` of
+    them), ties by `key`: each scanned, scrambled, trimmed or re-wrapped copy departs from the
+    original its own way, so the original sits in the middle of its copies."""
+    keys = {aid: key(aid) for aid in {*eligible, *others}}
+    least = min(keys[aid][0] for aid in eligible)
+    ranked = sorted((aid for aid in eligible if keys[aid][0] == least), key=keys.__getitem__)
+    if len(ranked) == 1:
+        return ranked[0]
+    group = sorted(keys, key=keys.__getitem__)[:CENTRAL_SAMPLE]
+    return max(ranked, key=lambda aid: round(sum(overlap(fp(aid).grams, fp(o).grams)[0] for o in group if o != aid), 3))
 
 
 def find_duplicates(articles: list[Article], config: DedupConfig | None = None) -> DuplicateResult:

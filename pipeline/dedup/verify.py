@@ -102,7 +102,7 @@ class Rarity:
         shingles_a, shingle_w_a, grams_a, gram_w_a, par_a, par_w_a = self._weighed_arrays(a)
         shingles_b, shingle_w_b, grams_b, gram_w_b, par_b, par_w_b = self._weighed_arrays(b)
         jaccard, containment = overlap(shingles_a, shingles_b, shingle_w_a, shingle_w_b)
-        char_containment = overlap(grams_a, grams_b, gram_w_a, gram_w_b)[1]
+        char_jaccard, char_containment = overlap(grams_a, grams_b, gram_w_a, gram_w_b)
         # the smaller paragraph part, found in the other text; a paragraph that many other
         # stories carry too (a footer) counts for as little as it is rare against the text
         paragraphs = 0.0
@@ -112,7 +112,7 @@ class Rarity:
                                            else ((par_b, par_w_b, gram_w_b), grams_a))
             rarity = min(1.0, float(par_w.mean()) / max(float(gram_w.mean()), 1e-9))
             paragraphs = share_found(par, other, par_w) * rarity
-        return Scores(jaccard, containment, char_containment, paragraphs)
+        return Scores(jaccard, containment, char_containment, paragraphs, char_jaccard)
 
 
 def words_and_paragraphs(text: str, min_words: int) -> tuple[list[str], str]:
@@ -179,6 +179,7 @@ class Scores:
     containment: float
     char_containment: float
     paragraph_containment: float = 0.0
+    char_jaccard: float = 0.0
 
 
 def overlap(a: np.ndarray, b: np.ndarray, weights_a: np.ndarray | None = None,
@@ -244,6 +245,8 @@ def decide(config: DedupConfig, s: Scores, small_tokens: int, rare: Scores | Non
         return f"word containment >= {config.containment}"
     if holds("char_containment", config.char_containment):  # OCR noise, garbling: words broken, letters kept
         return f"char containment >= {config.char_containment}"
+    if holds("char_jaccard", config.char_jaccard):  # heavy OCR noise on a whole copy: few grams kept, none added
+        return f"char jaccard {s.char_jaccard:.2f} >= {config.char_jaccard}"
     if holds("paragraph_containment", config.paragraph_containment):  # re-wrapped: new furniture around kept paragraphs
         # the duplicates table has no column for this score: the rule carries it
         return f"paragraph containment {s.paragraph_containment:.2f} >= {config.paragraph_containment}"
@@ -255,7 +258,8 @@ def verify(a: Fingerprint, b: Fingerprint, config: DedupConfig,
     """The pair's scores and the rule that proves it a copy, if any; with `rarity`, a rule
     that holds is checked again on the scores weighed by rarity (`decide`)."""
     jac, cont = overlap(a.shingles, b.shingles)
-    scores = Scores(jac, cont, overlap(a.grams, b.grams)[1], paragraph_containment(a, b))
+    char_jac, char_cont = overlap(a.grams, b.grams)
+    scores = Scores(jac, cont, char_cont, paragraph_containment(a, b), char_jac)
     small_tokens = min(a.n_tokens, b.n_tokens)
     rule = decide(config, scores, small_tokens)
     if rule and rarity is not None:  # weighed only for the few pairs a rule holds for

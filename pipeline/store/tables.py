@@ -10,7 +10,7 @@ from datetime import date, datetime
 import numpy as np
 import pyarrow as pa
 
-from pipeline.dedup import DuplicateResult
+from pipeline.dedup import DuplicateResult, quality
 from pipeline.events.assign import EventResult
 from pipeline.events.labels import event_labels, has_title, headline_of
 from pipeline.events.similarity import story_document
@@ -67,8 +67,9 @@ def event_rows(
     """One row per event: active ones labelled from their members, merged ones kept as they were.
 
     The representative story, whose headline the event takes, is the canonical story closest
-    to the others (highest summed cosine) among those with a title, if any has one: a story
-    without one offers only its lead sentence (`labels.headline_of`).
+    to the others (highest summed cosine) among the least damaged (`dedup.quality`, misread words
+    counted against the words of the event's canonical stories) of those with a title, if any
+    has one: a story without one offers only its lead sentence (`labels.headline_of`).
     """
     members: dict[str, list[Article]] = {}
     for a in articles:
@@ -80,6 +81,10 @@ def event_rows(
     for event_id, label in zip(ids, labels):
         group, canon = members[event_id], canon_of[event_id]
         titled = [a for a in canon if has_title(a)] or canon
+        if len(titled) > 1:  # the least damaged read first: a scanned or scrambled story never heads an event
+            vocab = quality.vocabulary(a.text for a in canon)
+            step = {a.article_id: quality.damage_step(a, vocab) for a in titled}
+            titled = [a for a in titled if step[a.article_id] == min(step.values())]
         if len(canon) > 2 and all(a.article_id in vectors for a in canon):
             mat = np.stack([vectors[a.article_id] for a in canon])
             centrality = dict(zip((a.article_id for a in canon), (mat @ mat.T).sum(axis=1)))

@@ -1,0 +1,301 @@
+"""Held-out copies benchmark: copy groups on topics left out, for two damage generators, and stage speed.
+
+    .venv/bin/python bench/copies.py [--folds 5] [--baseline REF] [--skip speed]
+
+The dev topics are split into `--folds` folds (grouped k-fold: every topic in one fold). No
+setting is fitted here, so each fold is simply scored on its own stories, as a run seeing only
+those topics would be: every story of the fold gets damaged copies, and the copy groups found
+in the fold's stories and copies are scored against the truth (each original with its copies,
+plus real wire copies already in the corpus, as in `bench/near_duplicates.py`); copies are
+published up to 48 hours before or after their original. Printed per generator and damage level:
+ARI, pairwise precision and recall, and the share of groups holding an original and a copy of it
+that a scanned or scrambled copy heads (the cleanest member should), mean ± std over the folds.
+
+Generators and levels (one copy of each story per kind of the level):
+- in-house (`tests/support/synth.py`): desk = trim and rewrap at every strength, garble, ocr
+  and mixed at light; heavy = garble, ocr and mixed at medium and heavy.
+- nlpaug (a generator the stage was not written against; optional dependency, `[test]` extra):
+  desk = a few words deleted, a span cropped, light OCR noise; heavy = heavy OCR noise, keyboard
+  typos with neighbouring words swapped, sentences shuffled with OCR noise, random char
+  substitutions with words split.
+
+Settings are the stage's defaults, except the char-gram Jaccard threshold (`dedup.char_jaccard`),
+which is chosen the way its default was, on the fold's training topics only: just above the
+highest Jaccard of two different stories of one event there.
+
+`--baseline REF` runs the same figures (and speed) for the stage as it is at git ref REF
+(`git archive` of its `pipeline/` into a temporary folder, run in a subprocess), so before and
+after come from the same run on the same machine. Speed: `find_duplicates` over synthetic
+400-word stories, 10% of them damaged copies (as `bench/near_duplicates.py`), median of --runs.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+IMPL_ROOT = os.environ.get("STORYFLOW_BENCH_IMPL")  # the stage under test: another tree's pipeline/ (--baseline)
+sys.path.insert(0, str(ROOT))
+if IMPL_ROOT:
+    sys.path.insert(0, IMPL_ROOT)
+    import pipeline  # noqa: E402, F401  (its submodules now load from IMPL_ROOT, whatever comes first on the path)
+
+from sklearn.metrics import adjusted_rand_score  # noqa: E402
+
+from bench.near_duplicates import (  # noqa: E402
+    REAL_COPY_CONTAINMENT,
+    T0,
+    default_data,
+    pair_scores,
+    read_dev,
+    synthetic_stories,
+    timed,
+    word_containment,
+)
+from pipeline.ingest.normalize import normalize  # noqa: E402
+from pipeline.records import RawStory  # noqa: E402
+from tests.support import synth  # noqa: E402
+
+LEVELS = ("desk", "heavy")
+DAMAGED = {"garble", "ocr", "mixed", "ocr-light", "ocr-heavy", "keyboard+swap", "shuffle+ocr", "char+split"}  # not trims
+INHOUSE = {
+    "desk": [(k, s) for k in ("trim", "rewrap") for s in synth.STRENGTHS] + [(k, "light") for k in ("garble", "ocr", "mixed")],
+    "heavy": [(k, s) for k in ("garble", "ocr", "mixed") for s in ("medium", "heavy")],
+}
+
+
+def nlpaug_damages(level: str):
+    """[(name, fn(text, rng) -> text)] of nlpaug augmenters for `level`; None without nlpaug."""
+    try:
+        import nlpaug.augmenter.char as nac
+        import nlpaug.augmenter.word as naw
+    except ImportError:
+        return None
+    unlimited = 10 ** 6
+
+    def ocr(p):
+        return nac.OcrAug(aug_char_p=p, aug_word_p=p, aug_char_max=unlimited, aug_word_max=unlimited, min_char=2)
+
+    def sentences_shuffled(text, rng):
+        parts = [s for s in synth.SENTENCE_END.split(" ".join(text.split())) if s]
+        rng.shuffle(parts)
+        return " ".join(parts)
+
+    def run(*augs, pre=None):
+        def fn(text, rng):
+            if pre:
+                text = pre(text, rng)
+            for aug in augs:
+                out = aug.augment(text)
+                text = (out[0] if out else text) if isinstance(out, list) else out  # [] for a text too short
+            return text
+        return fn
+
+    if level == "desk":
+        return [
+            ("delete", run(naw.RandomWordAug(action="delete", aug_p=0.1, aug_max=unlimited))),
+            ("crop", run(naw.RandomWordAug(action="crop", aug_p=0.2, aug_max=unlimited))),
+            ("ocr-light", run(ocr(0.05))),
+        ]
+    return [
+        ("ocr-heavy", run(ocr(0.3))),
+        ("keyboard+swap", run(naw.RandomWordAug(action="swap", aug_p=0.3, aug_max=unlimited),
+                              nac.KeyboardAug(aug_char_p=0.1, aug_word_p=0.3, aug_char_max=unlimited,
+                                              aug_word_max=unlimited, include_special_char=False))),
+        ("shuffle+ocr", run(ocr(0.15), pre=sentences_shuffled)),
+        ("char+split", run(nac.RandomCharAug(action="substitute", aug_char_p=0.1, aug_word_p=0.2,
+                                             aug_char_max=unlimited, aug_word_max=unlimited),
+                           naw.SplitAug(aug_p=0.1, aug_max=unlimited))),
+    ]
+
+
+def damages(generator: str, level: str):
+    if generator == "in-house":
+        return [(f"{k}/{s}", (lambda k, s: lambda text, rng, donor: synth.damage(text, k, s, rng, donor=donor))(k, s))
+                for k, s in INHOUSE[level]]
+    found = nlpaug_damages(level)
+    return None if found is None else [(name, (lambda fn: lambda text, rng, donor: fn(text, rng))(fn))
+                                       for name, fn in found]
+
+
+def truth_of(rows: list[dict]) -> dict[str, str]:
+    """Each dev story's group: real wire copies within one event joined (the smallest id names it)."""
+    parent = {r["id"]: r["id"] for r in rows}
+
+    def find(x):
+        while parent[x] != x:
+            x = parent[x]
+        return x
+    by_event: dict = {}
+    for r in rows:
+        by_event.setdefault(r["event"], []).append(r)
+    for group in by_event.values():
+        for a, b in itertools.combinations(group, 2):
+            if word_containment(a["body"], b["body"]) >= REAL_COPY_CONTAINMENT:
+                ra, rb = find(a["id"]), find(b["id"])
+                if ra != rb:
+                    parent[max(ra, rb)] = min(ra, rb)
+    return {r["id"]: find(r["id"]) for r in rows}
+
+
+def score_fold(impl, rows: list[dict], kinds, seed: int, config=None) -> tuple[float, float, float, float]:
+    """(ARI, precision, recall, led by a damaged copy) of the copy groups over `rows` and one copy
+    of each per kind; the last is the share of groups holding an original and a copy of it that a
+    scanned or scrambled copy (a kind in `DAMAGED`) heads."""
+    damaged = {name for name, _ in kinds if name.split("/")[0] in DAMAGED}
+    rng = random.Random(seed)
+    random.seed(seed)  # nlpaug draws from the global generators
+    try:
+        import numpy as np
+        np.random.seed(seed)
+    except ImportError:
+        pass
+    label = truth_of(rows)
+    by_topic: dict = {}
+    for r in rows:
+        by_topic.setdefault(r["topic"], []).append(r)
+    stories = []
+    for i, r in enumerate(rows):
+        original = RawStory(source_id=r["id"], body=r["body"], title=r["title"], source=r["source"] or "wire",
+                            url=r["url"], published_at=T0 + timedelta(minutes=10 * i))
+        stories.append(original)
+        donor = rng.choice([d for d in by_topic[r["topic"]] if d["id"] != r["id"]] or rows)["body"]
+        for name, fn in kinds:
+            sid = f"{r['id']}~{name}"
+            stories.append(replace(original, source_id=sid, body=fn(r["body"], rng, donor), source="copydesk",
+                                   published_at=original.published_at + timedelta(hours=rng.uniform(-48, 48))))
+            label[sid] = label[r["id"]]
+    articles = normalize(stories, T0)
+    sid_of = {a.article_id: a.source_id for a in articles}
+    result = impl.find_duplicates(articles, config)
+    pred = {sid_of[k]: v for k, v in result.group_of.items()}
+    truth = {a.source_id: label[a.source_id] for a in articles}
+    precision, recall, _ = pair_scores(pred, truth)
+    keys = sorted(truth)
+    head = {v: sid_of[v] for v in result.group_of.values()}
+    with_copies = {pred[k] for k in keys if "~" in k and pred[k] == pred[k.split("~")[0]]}
+    led_by_copy = sum("~" in head[g] and head[g].split("~", 1)[1] in damaged for g in with_copies) / max(1, len(with_copies))
+    return adjusted_rand_score([truth[k] for k in keys], [pred[k] for k in keys]), precision, recall, led_by_copy
+
+
+def folds_of(rows: list[dict], k: int) -> list[list[dict]]:
+    topics = sorted({r["topic"] for r in rows})
+    return [[r for r in rows if r["topic"] in set(topics[i::k])] for i in range(k)]
+
+
+def rewrite_char_jaccard(rows: list[dict]) -> float:
+    """The highest folded char 9-gram Jaccard between two different stories of one event in `rows`
+    (real wire copies, one story by `truth_of`, left out): different outlets' rewrites sharing quotes."""
+    from pipeline.dedup.verify import fingerprints, overlap
+    truth = truth_of(rows)
+    articles = normalize([RawStory(source_id=r["id"], body=r["body"], title=r["title"]) for r in rows], T0)
+    prints = dict(zip((a.source_id for a in articles), fingerprints(articles, 3)))
+    by_event: dict = {}
+    for r in rows:
+        by_event.setdefault(r["event"], []).append(r["id"])
+    return max((overlap(prints[a].grams, prints[b].grams)[0] for ids in by_event.values()
+                for a, b in itertools.combinations(ids, 2) if truth[a] != truth[b]), default=0.0)
+
+
+def held_out(impl, rows: list[dict], k: int, seed: int) -> dict:
+    """{"generator/level": [(ari, precision, recall, led by a damaged copy) per fold]}, and, where
+    the stage has the char-gram Jaccard rule, its threshold chosen on each fold's training topics
+    (just above every rewrite pair there) under "char_jaccard"."""
+    from pipeline.config import DedupConfig
+    folds = folds_of(rows, k)
+    configs: list = [None] * k
+    out: dict = {}
+    if "char_jaccard" in DedupConfig.model_fields:
+        train = [[r for j, f in enumerate(folds) if j != i for r in f] for i in range(k)]
+        chosen = [math.floor(rewrite_char_jaccard(t) * 100 + 1) / 100 for t in train]
+        configs = [DedupConfig(char_jaccard=c) for c in chosen]
+        out["char_jaccard"] = chosen
+    for generator in ("in-house", "nlpaug"):
+        for level in LEVELS:
+            kinds = damages(generator, level)
+            if kinds is None:
+                continue
+            out[f"{generator}/{level}"] = [score_fold(impl, fold, kinds, seed + i, configs[i])
+                                           for i, fold in enumerate(folds)]
+    return out
+
+
+def stage_speed(impl, rows: list[dict], n: int, runs: int, seed: int) -> float:
+    articles = normalize(synthetic_stories(rows, n, random.Random(seed)), T0)
+    wall, cpu = timed(lambda: impl.find_duplicates(articles), runs)
+    return n / cpu
+
+
+def measure(args) -> dict:
+    from pipeline import dedup
+    rows = read_dev(args.data)
+    out = {"folds": held_out(dedup, rows, args.folds, args.seed)}
+    if "speed" not in args.skip:
+        out["stories_per_cpu_s"] = stage_speed(dedup, rows, args.speed_size, args.runs, args.seed)
+    return out
+
+
+def baseline(args) -> dict:
+    """The same figures for the stage at git ref `args.baseline`, in a subprocess."""
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.baseline, "pipeline"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        cmd = [sys.executable, __file__, "--json", "--data", str(args.data), "--folds", str(args.folds),
+               "--seed", str(args.seed), "--runs", str(args.runs), "--speed-size", str(args.speed_size),
+               "--skip", *args.skip]
+        done = subprocess.run(cmd, env={**os.environ, "STORYFLOW_BENCH_IMPL": tmp}, check=True,
+                              capture_output=True, text=True)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def show(name: str, figures: dict) -> None:
+    print(f"{name}:")
+    chosen = figures["folds"].pop("char_jaccard", None)
+    if chosen:
+        print(f"  char_jaccard chosen on each fold's training topics: {' '.join(f'{c:.2f}' for c in chosen)}")
+    for key, per_fold in figures["folds"].items():
+        cols = list(zip(*per_fold))
+        text = "  ".join(f"{label} {statistics.mean(c):.3f} ± {statistics.pstdev(c):.3f}"
+                         for label, c in zip(("ARI", "precision", "recall", "led by a damaged copy"), cols))
+        print(f"  {key:16s} {text}   (min ARI {min(cols[0]):.3f})")
+    if "stories_per_cpu_s" in figures:
+        print(f"  stage speed: {figures['stories_per_cpu_s']:,.0f} stories per CPU second")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=default_data())
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--speed-size", type=int, default=5000)
+    parser.add_argument("--baseline", help="git ref whose stage is measured alongside, in the same run")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["speed"])
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.json:
+        print(json.dumps(measure(args)))
+        return
+    started = time.perf_counter()
+    print(f"copies held out: {args.folds} folds grouped by topic; mean ± std over folds")
+    if args.baseline:
+        show(f"stage at {args.baseline}", baseline(args))
+    show("stage in this tree", measure(args))
+    print(f"({time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

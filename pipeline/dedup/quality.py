@@ -1,0 +1,94 @@
+"""Quality: how damaged a story's text reads, so that the cleanest copy of a story leads its group
+and an event is headed by a readable story.
+
+A story's damage is the share of its words that read as damage, counted three ways, none tied to
+a language or to particular stories:
+
+- odd words: letters and digits mixed inside one word ("c1ty", "8tak"), or mojibake ("â€™");
+- misread words: a word no other story of the run uses (`vocabulary`) that reads as one other
+  stories use once OCR look-alikes are folded ("thc" for "the", "rnay" for "may", `fold_word`).
+  A word only one story uses is not damage by itself: the tail a trimmed copy lost is the
+  original's alone;
+- repeated spans: word 3-shingles that occur again in the same text (a scraper doubling spans).
+
+Damage is compared in steps of `STEP`, so that two clean copies (a word or two apart) are
+equals; of equals the one with the longer body (`length_step`), the more complete, leads.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterable
+
+from pipeline.records import Article
+
+WORD = re.compile(r"\w+", re.UNICODE)
+MOJIBAKE = re.compile(r"[âÃ][\x80-\xbf€™œ“”–—]")  # UTF-8 read as Latin-1 / Windows-1252
+STEP = 0.05  # damage shares closer than this are equals
+LENGTH_STEP = 1.5  # body lengths closer than this ratio are equals
+BODY_LINE_WORDS = 12  # a line this long is part of the story, shorter ones may be page furniture
+ORDINAL = re.compile(r"\d+(?:st|nd|rd|th|s|am|pm|m|km|kg|ft)", re.IGNORECASE)  # 21st, 1990s, 9am: not damage
+
+
+@functools.lru_cache(maxsize=2048)  # the run's vocabulary, then each story's damage: one tokenizing
+def words_of(text: str) -> tuple[str, ...]:
+    return tuple(WORD.findall(text.casefold()))
+
+
+LOOKALIKES = str.maketrans("0a1i5cfb", "oollseth")  # as the sketch folds them: digits read as letters
+DOUBLED = re.compile(r"(\w)\1+")
+
+
+def fold_word(word: str) -> str:
+    """The word with OCR look-alikes folded and doubled letters collapsed: misreadings of one word agree."""
+    return DOUBLED.sub(r"\1", word.translate(LOOKALIKES).replace("rn", "m").replace("ri", "n"))
+
+
+@dataclass(slots=True)
+class Vocabulary:
+    """The words of a run's stories: in how many stories each occurs, and those read as misread."""
+
+    df: Counter
+    misread: frozenset[str]
+
+
+def vocabulary(texts: Iterable[str]) -> Vocabulary:
+    """The `Vocabulary` of `texts`: a word one story uses is misread where its folded form is
+    that of a word more stories use."""
+    df: Counter = Counter()
+    for text in texts:
+        df.update(set(words_of(text)))
+    shared = {fold_word(w) for w, n in df.items() if n > 1}
+    return Vocabulary(df, frozenset(w for w, n in df.items() if n <= 1 and fold_word(w) in shared))
+
+
+def damage(text: str, vocab: Vocabulary | None = None) -> float:
+    """Share of the text's words that read as damage (0 clean, up to about 1), see the module doc.
+    Without `vocab` (the `vocabulary` of the run's stories, this text's included), no word is misread."""
+    words = words_of(text)
+    if not words:
+        return 1.0
+    mixed = (w for w in words if not w.isalpha() and not w.isdigit())  # letters and digits in one word
+    odd = sum(1 for w in mixed if not ORDINAL.fullmatch(w)) + len(MOJIBAKE.findall(text))
+    unknown = sum(1 for w in words if w in vocab.misread) if vocab is not None else 0
+    n_shingles = max(1, len(words) - 2)
+    repeated = n_shingles - len(set(zip(words, words[1:], words[2:])))
+    return min(1.0, (odd + unknown) / len(words) + max(0, repeated) / n_shingles)
+
+
+def length_step(text: str) -> int:
+    """How much distinct text the story's body holds, in steps of `LENGTH_STEP` (ratio): the
+    distinct word 3-shingles of its lines of at least `BODY_LINE_WORDS` words (of all its lines
+    where it has none such). Headlines, datelines and furniture a re-wrapped copy adds are short
+    lines, spans a scraper doubled add nothing; a trimmed copy is shorter by whole paragraphs."""
+    lines = [WORD.findall(line.casefold()) for line in text.split("\n")]
+    body = [w for line in lines if len(line) >= BODY_LINE_WORDS for w in line] or [w for line in lines for w in line]
+    return int(math.log1p(len(set(zip(body, body[1:], body[2:])))) / math.log(LENGTH_STEP))
+
+
+def damage_step(article: Article, vocab: Vocabulary | None = None) -> int:
+    """`damage` of the article's text in steps of `STEP`: the rank the canonical order uses."""
+    return int(damage(article.text, vocab) / STEP)
