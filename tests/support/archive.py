@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.dev_set import dated_archive, load  # noqa: F401 - the tests' archive is the benchmarks'
+from bench.dev_set import dated_archive, load  # noqa: F401 - the benchmarks' dev set and archives, shared
 
 
 def dev_records(n: int) -> list[dict]:

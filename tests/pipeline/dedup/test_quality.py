@@ -11,7 +11,7 @@ from pipeline.records import RawStory
 from pipeline.store.schema import to_table
 from pipeline.store.tables import event_rows
 from tests.support import synth
-from tests.support.dev import dev_rows
+from tests.support.archive import load
 
 T0 = datetime(2013, 5, 1, tzinfo=timezone.utc)
 
@@ -31,9 +31,7 @@ def test_damage_reads_scans_and_scrambles_as_worse_than_the_text(seed_stories):
 
 @pytest.fixture(scope="module")
 def dev_event():
-    rows = dev_rows()
-    if not rows:
-        pytest.skip("the dev set (shared/data/ecbplus-dev.jsonl) is not on this machine")
+    rows = load()
     by_event: dict = {}
     for r in rows:
         if r["title"].strip() and len(r["body"].split()) >= 150:
