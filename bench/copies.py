@@ -55,14 +55,13 @@ if IMPL_ROOT:
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
 
 from bench.near_duplicates import (  # noqa: E402
-    REAL_COPY_CONTAINMENT,
     T0,
     default_data,
     pair_scores,
     read_dev,
+    real_copy_groups,
     synthetic_stories,
     timed,
-    word_containment,
 )
 from pipeline.ingest.normalize import normalize  # noqa: E402
 from pipeline.records import RawStory  # noqa: E402
@@ -132,22 +131,7 @@ def damages(generator: str, level: str):
 
 def truth_of(rows: list[dict]) -> dict[str, str]:
     """Each dev story's group: real wire copies within one event joined (the smallest id names it)."""
-    parent = {r["id"]: r["id"] for r in rows}
-
-    def find(x):
-        while parent[x] != x:
-            x = parent[x]
-        return x
-    by_event: dict = {}
-    for r in rows:
-        by_event.setdefault(r["event"], []).append(r)
-    for group in by_event.values():
-        for a, b in itertools.combinations(group, 2):
-            if word_containment(a["body"], b["body"]) >= REAL_COPY_CONTAINMENT:
-                ra, rb = find(a["id"]), find(b["id"])
-                if ra != rb:
-                    parent[max(ra, rb)] = min(ra, rb)
-    return {r["id"]: find(r["id"]) for r in rows}
+    return real_copy_groups(rows)[0]
 
 
 def score_fold(impl, rows: list[dict], kinds, seed: int, config=None) -> tuple[float, float, float, float]:

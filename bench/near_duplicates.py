@@ -68,18 +68,9 @@ def word_containment(a: str, b: str) -> float:
     return len(ga & gb) / min(len(ga), len(gb)) if ga and gb else 0.0
 
 
-def build_corpus(rows: list[dict], rng: random.Random):
-    """(stories, truth label per source_id, kind/strength per copy)."""
-    by_topic: dict = {}
-    for r in rows:
-        by_topic.setdefault(r["topic"], []).append(r)
-    originals, label, damage_of = [], {}, {}
-    for i, r in enumerate(rows):
-        when = T0 + timedelta(minutes=10 * i)
-        originals.append(RawStory(source_id=r["id"], body=r["body"], title=r["title"], source=r["source"] or "wire",
-                                  url=r["url"], published_at=when))
-        label[r["id"]] = r["id"]
-    # real wire copies within one event: union them (the label is the smallest id of the group)
+def real_copy_groups(rows: list[dict]) -> tuple[dict[str, str], int]:
+    """Each dev story's group, real wire copies within one event joined (the smallest id names the
+    group), and how many pairs of them are such copies."""
     parent = {r["id"]: r["id"] for r in rows}
 
     def find(x):
@@ -97,7 +88,21 @@ def build_corpus(rows: list[dict], rng: random.Random):
                 ra, rb = find(a["id"]), find(b["id"])
                 if ra != rb:
                     parent[max(ra, rb)] = min(ra, rb)
-    label = {k: find(k) for k in label}
+    return {r["id"]: find(r["id"]) for r in rows}, n_real
+
+
+def build_corpus(rows: list[dict], rng: random.Random):
+    """(stories, truth label per source_id, kind/strength per copy)."""
+    by_topic: dict = {}
+    for r in rows:
+        by_topic.setdefault(r["topic"], []).append(r)
+    originals, label, damage_of = [], {}, {}
+    for i, r in enumerate(rows):
+        when = T0 + timedelta(minutes=10 * i)
+        originals.append(RawStory(source_id=r["id"], body=r["body"], title=r["title"], source=r["source"] or "wire",
+                                  url=r["url"], published_at=when))
+        label[r["id"]] = r["id"]
+    label, n_real = real_copy_groups(rows)
     copies = []
     strengths = list(synth.STRENGTHS)
     for i, (r, original) in enumerate(zip(rows, originals)):
