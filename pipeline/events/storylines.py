@@ -61,13 +61,17 @@ def assign_storylines(
     known: set[str],
     config: StorylineConfig,
     documents: dict[str, str] | None = None,
+    again: set[str] | None = None,
 ) -> dict[str, str]:
     """event id -> storyline id for every event with embedded members. `documents` (story id ->
     headline and text) gives the names events must share; without it only embeddings count.
 
-    Only the events near a new one in time (`regrouped`) are grouped again; the others keep the
-    storyline they had, so a run's cost follows the events around its own, not the whole store."""
-    kept = {e: previous[e] for e in set(event_of.values()) - regrouped(event_of, event_time, previous, config)}
+    Only the events near a new one in time (`again`, by default `regrouped`) are grouped again; the
+    others keep the storyline they had, so a run's cost follows the events around its own, not the
+    whole store."""
+    if again is None:
+        again = regrouped(event_of, event_time, previous, config)
+    kept = {e: previous[e] for e in set(event_of.values()) - again}
     event_of = {a: e for a, e in event_of.items() if e not in kept}
     ids, centroids = event_centroids(event_of, vectors)
     if not ids:
@@ -122,4 +126,4 @@ def storylines_of(articles: list[Article], group_of: dict[str, str], event_of: d
     looked_at = [a for a in canonical if event_of[a.article_id] in again]  # the others keep theirs
     return assign_storylines(events, {a.article_id: vectors[a.article_id] for a in looked_at},
                              event_time, previous, set(previous.values()), config,
-                             {a.article_id: similarity.story_document(a) for a in looked_at})
+                             {a.article_id: similarity.story_document(a) for a in looked_at}, again)
