@@ -20,7 +20,7 @@ import pytest
 from bench.dashboard import synthetic_store
 from pipeline import search
 from pipeline.store import Store as Snapshots
-from tests.support.browser import CHROMEDRIVER, CHROMIUM, headless_chromium, serving, wait_for
+from tests.support.browser import CHROMEDRIVER, CHROMIUM, headless_chromium, serving, text_of, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -106,7 +106,7 @@ def browser(tmp_path_factory):
 
 
 def count_text(driver, expected: str = "") -> str:
-    return wait_for(driver, "[data-testid=list-count]", expected, timeout=60).text
+    return text_of(driver, "[data-testid=list-count]", expected, timeout=60)
 
 
 def url_params(driver) -> dict:
@@ -114,9 +114,15 @@ def url_params(driver) -> dict:
 
 
 def search_for(driver, text: str) -> None:
+    """Type a search and wait until the app has taken it (it lands in the URL), so what follows reads the new list."""
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
     box = wait_for(driver, SEARCH_BOX)
-    box.clear()
-    box.send_keys(text + "\n")
+    box.send_keys(Keys.CONTROL, "a")  # select and overwrite: clear() bypasses the app's own state
+    box.send_keys(Keys.DELETE, text + "\n")
+    WebDriverWait(driver, 60, poll_frequency=0.1).until(
+        lambda d: url_params(d).get("q") == [text], f"the search {text!r} never reached the URL")
 
 
 def test_the_page_resets_when_the_search_changes_and_clamps_past_the_end(dashboard, browser):
@@ -140,7 +146,7 @@ def test_multi_word_search_in_any_order_over_headlines_names_and_text(dashboard,
     assert len(rows) == 1 and "Earthquake Levels Villages on Iranian Island" in rows[0].text
     search_for(browser, "tremor qeshm sunday")  # story text only
     count_text(browser, "1 events")
-    assert "Iranian Island" in wait_for(browser, "table[data-testid=event-list]").text
+    assert "Iranian Island" in text_of(browser, "table[data-testid=event-list]")
 
 
 def test_filters_search_page_and_event_round_trip_through_the_url(dashboard, browser):

@@ -92,3 +92,24 @@ def wait_for(driver, css: str, text: str = "", timeout: float = 60):
 
     waiting = WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,))
     return waiting.until(found, f"no {css!r} with {text!r}")
+
+
+def text_of(driver, css: str, text: str = "", timeout: float = 60) -> str:
+    """The text of the first displayed element matching `css` (and containing `text`), read inside the wait.
+
+    The app re-renders elements on every rerun, so an element found a moment ago may be gone when
+    its text is read; reading inside the wait retries on that.
+    """
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def found(d):
+        for element in d.find_elements(By.CSS_SELECTOR, css):
+            shown = element.text if element.is_displayed() else ""
+            if shown and text in shown:
+                return shown
+        return False
+
+    waiting = WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,))
+    return waiting.until(found, f"no {css!r} with {text!r}")
