@@ -68,10 +68,10 @@ from pipeline.records import RawStory  # noqa: E402
 from tests.support import synth  # noqa: E402
 
 LEVELS = ("desk", "heavy")
-DAMAGED = {"garble", "ocr", "mixed", "ocr-light", "ocr-heavy", "keyboard+swap", "shuffle+ocr", "char+split"}  # not trims
+DAMAGED = {"garble", "ocr", "typos", "mixed", "ocr-light", "ocr-heavy", "keyboard+swap", "shuffle+ocr", "char+split"}  # not trims
 INHOUSE = {
-    "desk": [(k, s) for k in ("trim", "rewrap") for s in synth.STRENGTHS] + [(k, "light") for k in ("garble", "ocr", "mixed")],
-    "heavy": [(k, s) for k in ("garble", "ocr", "mixed") for s in ("medium", "heavy")],
+    "desk": [(k, s) for k in ("trim", "rewrap") for s in synth.STRENGTHS] + [(k, "light") for k in ("garble", "ocr", "typos", "mixed")],
+    "heavy": [(k, s) for k in ("garble", "ocr", "typos", "mixed") for s in ("medium", "heavy")],
 }
 
 
@@ -199,13 +199,22 @@ def held_out(impl, rows: list[dict], k: int, seed: int) -> dict:
     (just above every rewrite pair there) under "char_jaccard"."""
     from pipeline.config import DedupConfig
     folds = folds_of(rows, k)
-    configs: list = [None] * k
     out: dict = {}
+    train = [[r for j, f in enumerate(folds) if j != i for r in f] for i in range(k)]
+    settings: list[dict] = [{} for _ in range(k)]
     if "char_jaccard" in DedupConfig.model_fields:
-        train = [[r for j, f in enumerate(folds) if j != i for r in f] for i in range(k)]
         chosen = [math.floor(rewrite_char_jaccard(t) * 100 + 1) / 100 for t in train]
-        configs = [DedupConfig(char_jaccard=c) for c in chosen]
+        for fold_settings, c in zip(settings, chosen):
+            fold_settings["char_jaccard"] = c
         out["char_jaccard"] = chosen
+    if "verifier" in DedupConfig.model_fields:  # fitted on the training topics' in-house copies
+        from bench import copy_verifier
+        models = tempfile.mkdtemp(prefix="copy-verifiers-")
+        for i, (fold_settings, t) in enumerate(zip(settings, train)):
+            path = Path(models) / f"fold-{i}.json"
+            copy_verifier.fit_on(t, seed + 100 + i).save(path)
+            fold_settings["verifier"] = str(path)
+    configs = [DedupConfig(**fold_settings) for fold_settings in settings]
     for generator in ("in-house", "nlpaug"):
         for level in LEVELS:
             kinds = damages(generator, level)

@@ -9,7 +9,9 @@ a language or to particular stories:
   stories use once OCR look-alikes are folded ("thc" for "the", "rnay" for "may", `fold_word`).
   A word only one story uses is not damage by itself: the tail a trimmed copy lost is the
   original's alone;
-- repeated spans: word 3-shingles that occur again in the same text (a scraper doubling spans).
+- repeated spans: word 3-shingles that occur again a few words on (`REPEAT_REACH`): a scraper
+  doubles a span where it stands, while a writer's recurring phrases ("the justice department")
+  lie paragraphs apart.
 
 Damage is compared in steps of `STEP`, so that two clean copies (a word or two apart) are
 equals; of equals the one with the longer body (`length_step`), the more complete, leads.
@@ -30,6 +32,7 @@ MOJIBAKE = re.compile(r"[âÃ][\x80-\xbf€™œ“”–—]")  # UTF-8 read as
 STEP = 0.05  # damage shares closer than this are equals
 LENGTH_STEP = 1.5  # body lengths closer than this ratio are equals
 BODY_LINE_WORDS = 12  # a line this long is part of the story, shorter ones may be page furniture
+REPEAT_REACH = 24  # shingles within which a shingle met again is a doubled span
 ORDINAL = re.compile(r"\d+(?:st|nd|rd|th|s|am|pm|m|km|kg|ft)", re.IGNORECASE)  # 21st, 1990s, 9am: not damage
 
 
@@ -75,8 +78,18 @@ def damage(text: str, vocab: Vocabulary | None = None) -> float:
     odd = sum(1 for w in mixed if not ORDINAL.fullmatch(w)) + len(MOJIBAKE.findall(text))
     unknown = sum(1 for w in words if w in vocab.misread) if vocab is not None else 0
     n_shingles = max(1, len(words) - 2)
-    repeated = n_shingles - len(set(zip(words, words[1:], words[2:])))
-    return min(1.0, (odd + unknown) / len(words) + max(0, repeated) / n_shingles)
+    return min(1.0, (odd + unknown) / len(words) + doubled_shingles(words) / n_shingles)
+
+
+def doubled_shingles(words: tuple[str, ...]) -> int:
+    """How many of the words' 3-shingles occurred already at most `REPEAT_REACH` shingles before."""
+    last_seen: dict[tuple[str, str, str], int] = {}
+    doubled = 0
+    for i, shingle in enumerate(zip(words, words[1:], words[2:])):
+        if i - last_seen.get(shingle, -REPEAT_REACH - 1) <= REPEAT_REACH:
+            doubled += 1
+        last_seen[shingle] = i
+    return doubled
 
 
 def length_step(text: str) -> int:

@@ -5,16 +5,20 @@ original), containment of folded character 9-grams (survives OCR noise and garbl
 containment of the paragraph-length lines (survives new headlines, boilerplate and links
 around a copy). `decide` names the rule that proves a copy; a rule that holds is checked
 again with every shingle and gram weighed by its rarity among the run's stories (`Rarity`).
+A pair no rule proves goes to the learned verifier (`verifier`), on `verifier_values`.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from pipeline.config import DedupConfig
+from pipeline.dedup.quality import fold_word
 from pipeline.dedup.sketch import GRAM, _fmix64, all_gram_codes, fold_texts
+from pipeline.dedup.verifier import CopyVerifier, load_verifier, misspelt_share, near_pairs, word_hashes
 from pipeline.records import Article
 
 WORD = re.compile(r"\w+", re.UNICODE)
@@ -29,6 +33,8 @@ class Fingerprint:
     grams: np.ndarray
     n_tokens: int
     paragraph_grams: np.ndarray
+    words: frozenset[str]  # its distinct words, OCR look-alikes folded (`quality.fold_word`)
+    near_pairs: np.ndarray  # its nearby word pairs, for the learned verifier (`verifier.near_pairs`)
 
 
 class Rarity:
@@ -137,7 +143,7 @@ def shingle_hashes(tokens: list[str], n: int) -> np.ndarray:
     """Hashes of the text's word n-grams (one for a text shorter than n), sorted and unique."""
     if not tokens:
         return np.empty(0, np.uint64)
-    h = np.fromiter(map(hash, tokens), np.int64, len(tokens)).view(np.uint64)
+    h = word_hashes(tokens)
     m = max(1, len(h) - n + 1)
     shingle = h[:m].copy()
     for k in range(1, min(n, len(h))):
@@ -165,7 +171,8 @@ def fingerprints(articles: list[Article], shingle_words: int, per_pass: int = 51
         for i, body_grams in zip(cut, text_grams([bodies[i] for i in cut])):
             paragraph_grams[i] = body_grams
         for text_words, whole, body in zip(tokens, grams, paragraph_grams):
-            out.append(Fingerprint(shingle_hashes(text_words, shingle_words), whole, len(text_words), body))
+            out.append(Fingerprint(shingle_hashes(text_words, shingle_words), whole, len(text_words), body,
+                                   frozenset(map(fold_word, text_words)), near_pairs(text_words)))
     return out
 
 
@@ -253,15 +260,50 @@ def decide(config: DedupConfig, s: Scores, small_tokens: int, rare: Scores | Non
     return None
 
 
+def verifier_values(a: Fingerprint, b: Fingerprint, scores: Scores, rare: Scores) -> dict[str, float]:
+    """The learned verifier's inputs for one pair (`verifier.FEATURES`): the rules' scores, plain and
+    weighed by rarity, and the order-robust ones."""
+    pair_jaccard, pair_containment = overlap(a.near_pairs, b.near_pairs)
+    shared = len(a.words & b.words)
+    bag_jaccard = shared / max(1, len(a.words | b.words))
+    bag_containment = shared / max(1, min(len(a.words), len(b.words)))
+    small, large = sorted((a.n_tokens, b.n_tokens))
+    return {
+        "word_jaccard": scores.jaccard, "word_containment": scores.containment, "char_jaccard": scores.char_jaccard,
+        "char_containment": scores.char_containment, "paragraph_containment": scores.paragraph_containment,
+        "rare_word_containment": rare.containment, "rare_char_containment": rare.char_containment,
+        "pair_jaccard": pair_jaccard, "pair_containment": pair_containment,
+        "bag_jaccard": bag_jaccard, "bag_containment": bag_containment,
+        "misspelt_share": misspelt_share(a.words, b.words),
+        "length_ratio": small / max(large, 1), "log_words": math.log1p(small),
+    }
+
+
+def plain_scores(a: Fingerprint, b: Fingerprint) -> Scores:
+    jac, cont = overlap(a.shingles, b.shingles)
+    char_jac, char_cont = overlap(a.grams, b.grams)
+    return Scores(jac, cont, char_cont, paragraph_containment(a, b), char_jac)
+
+
 def verify(a: Fingerprint, b: Fingerprint, config: DedupConfig,
            rarity: Rarity | None = None) -> tuple[Scores, str | None]:
     """The pair's scores and the rule that proves it a copy, if any; with `rarity`, a rule
-    that holds is checked again on the scores weighed by rarity (`decide`)."""
-    jac, cont = overlap(a.shingles, b.shingles)
-    char_jac, char_cont = overlap(a.grams, b.grams)
-    scores = Scores(jac, cont, char_cont, paragraph_containment(a, b), char_jac)
+    that holds is checked again on the scores weighed by rarity (`decide`). A pair no rule
+    proves goes to the learned verifier (`dedup.verifier`), if there is one."""
+    scores = plain_scores(a, b)
     small_tokens = min(a.n_tokens, b.n_tokens)
     rule = decide(config, scores, small_tokens)
     if rule and rarity is not None:  # weighed only for the few pairs a rule holds for
         rule = decide(config, scores, small_tokens, rarity.scores(a, b))
+    verifier = load_verifier(config.verifier)
+    if not rule and verifier is not None and small_tokens >= config.min_tokens:
+        rare = rarity.scores(a, b) if rarity is not None else scores
+        # as for the rules: text many other stories carry too (a footer) proves nothing
+        if rare.char_containment >= config.rare_share * scores.char_containment:
+            rule = learned_rule(verifier, verifier_values(a, b, scores, rare))
     return scores, rule
+
+
+def learned_rule(verifier: CopyVerifier, values: dict[str, float]) -> str | None:
+    p = verifier.probability(values)
+    return f"learned verifier p={p:.3f} >= {verifier.threshold:.3f}" if p >= verifier.threshold else None

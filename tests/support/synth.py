@@ -125,13 +125,44 @@ def ocr_noise(text: str, rng: random.Random, strength: float = 0.3, donor: str =
     return "".join(out)
 
 
+KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+NEAR_KEYS = {c: "".join(row[max(0, i - 1):i + 2].replace(c, "")) for row in KEYBOARD_ROWS for i, c in enumerate(row)}
+
+
+def typos(text: str, rng: random.Random, strength: float = 0.3, donor: str = "") -> str:
+    """Slips of a hurried desk or a phone keyboard: a share 0.4*strength of words gets one to
+    three letters hit wrong (a neighbouring key), dropped, doubled or swapped with the next, and
+    a share 0.2*strength of words trades places with the next word."""
+    words = text.split(" ")
+    for i, word in enumerate(words):
+        if len(word) < 2 or rng.random() >= 0.4 * strength:
+            continue
+        letters = list(word)
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(letters))
+            roll, ch = rng.random(), letters[at]
+            if roll < 0.4 and ch.lower() in NEAR_KEYS:
+                letters[at] = rng.choice(NEAR_KEYS[ch.lower()])
+            elif roll < 0.6 and len(letters) > 2:
+                del letters[at]
+            elif roll < 0.8:
+                letters.insert(at, ch)
+            elif at + 1 < len(letters):
+                letters[at], letters[at + 1] = letters[at + 1], letters[at]
+        words[i] = "".join(letters)
+    for i in range(len(words) - 1):
+        if rng.random() < 0.2 * strength:
+            words[i], words[i + 1] = words[i + 1], words[i]
+    return " ".join(words)
+
+
 def mixed(text: str, rng: random.Random, strength: float = 0.5, donor: str = "") -> str:
     """Several kinds at once, each a bit weaker: trimmed, scanned, then re-wrapped."""
     part = strength * 0.7
     return rewrap(ocr_noise(trim(text, rng, part), rng, part), rng, part, donor)
 
 
-DAMAGES = {"garble": garble, "trim": trim, "rewrap": rewrap, "ocr": ocr_noise, "mixed": mixed}
+DAMAGES = {"garble": garble, "trim": trim, "rewrap": rewrap, "ocr": ocr_noise, "typos": typos, "mixed": mixed}
 KINDS = tuple(DAMAGES)
 
 

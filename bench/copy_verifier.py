@@ -1,0 +1,173 @@
+"""Train the learned copy verifier (`pipeline/dedup/verifier.py`) from the dev set, and judge it held out.
+
+    .venv/bin/python -m bench.copy_verifier [--folds 5] [--write]
+
+Labelled pairs: every dev story gets one copy per in-house damage kind and strength
+(`tests/support/synth.py`: trims, re-wraps, garbling, OCR noise and mixes); a copy and its
+original, two copies of one story and two real wire copies are copies; any story or copy against
+another story of the same event (another outlet's rewrite) is not. Only pairs that no rule of
+`verify.decide` proves are kept: the verifier decides those alone. The probability from which
+it calls a copy is the lowest at which pairs scored by models fitted without their topics reach
+`PRECISION` (an inner grouped k-fold over the training topics).
+
+Printed: per held-out fold of topics (grouped k-fold, the model and its threshold fitted on the
+other folds), the verifier's pairwise precision and recall on the held-out pairs. `--write` fits on
+every dev topic and writes the committed model file.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.near_duplicates import T0, default_data, read_dev, real_copy_groups  # noqa: E402
+from pipeline.config import DedupConfig  # noqa: E402
+from pipeline.dedup.verifier import FEATURES, MODEL_FILE, CopyVerifier  # noqa: E402
+from pipeline.dedup.verify import Rarity, decide, fingerprints, plain_scores, verifier_values  # noqa: E402
+from pipeline.ingest.normalize import normalize  # noqa: E402
+from pipeline.records import RawStory  # noqa: E402
+from tests.support import synth  # noqa: E402
+
+PRECISION = 0.995  # of the pairs the verifier calls copies, on topics its model never saw
+KINDS = [(k, s) for k in synth.KINDS for s in synth.STRENGTHS]
+SIBLINGS = 3  # pairs of two copies of one story kept per story
+
+
+def folds_of(rows: list[dict], k: int) -> list[list[dict]]:
+    topics = sorted({r["topic"] for r in rows})
+    return [[r for r in rows if r["topic"] in set(topics[i::k])] for i in range(k)]
+
+
+def inhouse_damages() -> list:
+    """[(name, fn(text, rng, donor))]: every in-house damage kind at every strength."""
+    return [(f"{k}/{s}", (lambda k, s: lambda text, rng, donor: synth.damage(text, k, synth.STRENGTHS[s], rng,
+                                                                             donor=donor))(k, s))
+            for k, s in KINDS]
+
+
+def labelled_pairs(rows: list[dict], seed: int, damages: list | None = None,
+                   siblings: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(features in `FEATURES` order, is a copy, topic, no rule proves it) of labelled pairs from
+    `rows` and one copy of each per damage in `damages` (default: `inhouse_damages`)."""
+    rng = random.Random(seed)
+    random.seed(seed)  # nlpaug draws from the global generators
+    np.random.seed(seed)
+    damages = damages or inhouse_damages()
+    truth = real_copy_groups(rows)[0]
+    by_event: dict[str, list[dict]] = {}
+    for r in rows:
+        by_event.setdefault(r["event"], []).append(r)
+    stories, origin = [], {}
+    for i, r in enumerate(rows):
+        original = RawStory(source_id=r["id"], body=r["body"], title=r["title"], source=r["source"] or "wire",
+                            published_at=T0 + timedelta(minutes=10 * i))
+        stories.append(original)
+        origin[r["id"]] = r
+        others = [d for d in by_event[r["event"]] if d["id"] != r["id"]] or rows
+        for name, fn in damages:
+            sid = f"{r['id']}~{name}"
+            stories.append(replace(original, source_id=sid, body=fn(r["body"], rng, rng.choice(others)["body"]),
+                                   source="copydesk"))
+            origin[sid] = r
+    articles = [a for a in normalize(stories, T0) if a.text.strip()]
+    prints = dict(zip((a.source_id for a in articles), fingerprints(articles, DedupConfig().shingle_words)))
+    rarity = Rarity(list(prints.values()))
+    items: dict[str, list[str]] = {}
+    for sid in prints:
+        items.setdefault(origin[sid]["id"], []).append(sid)
+
+    pairs: list[tuple[str, str, bool]] = []
+    for rid, copies in items.items():
+        r = origin[rid]
+        own = [c for c in copies if c != rid]
+        pairs += [(c, rid, True) for c in own if rid in prints]
+        for _ in range(min(siblings, len(own) // 2)):
+            a, b = rng.sample(own, 2)
+            pairs.append((a, b, True))
+        for other in by_event[r["event"]]:
+            if other["id"] <= rid or other["id"] not in prints:
+                continue
+            same = truth[other["id"]] == truth[rid]
+            pairs += [(c, other["id"], same) for c in copies]  # rewrites, or real wire copies
+    config = DedupConfig(verifier="none")
+    x, y, topic, free = [], [], [], []
+    for a, b, label in pairs:
+        fa, fb = prints[a], prints[b]
+        small = min(fa.n_tokens, fb.n_tokens)
+        if small < config.min_tokens:
+            continue
+        scores = plain_scores(fa, fb)
+        values = verifier_values(fa, fb, scores, rarity.scores(fa, fb))
+        x.append([values[f] for f in FEATURES])
+        y.append(label)
+        topic.append(origin[a]["topic"])
+        free.append(not decide(config, scores, small, rarity.scores(fa, fb)))
+    return np.array(x, dtype=np.float64), np.array(y, dtype=bool), np.array(topic), np.array(free, dtype=bool)
+
+
+def threshold_for(p: np.ndarray, y: np.ndarray, precision: float = PRECISION) -> float:
+    """The lowest probability at which the pairs scored that high or higher reach `precision`."""
+    order = np.argsort(-p, kind="stable")
+    reached = np.cumsum(y[order]) / np.arange(1, len(order) + 1) >= precision
+    if not reached.any():
+        return 1.0
+    return float(p[order][len(reached) - 1 - int(np.argmax(reached[::-1]))])
+
+
+def fit(x: np.ndarray, y: np.ndarray, topic: np.ndarray, free: np.ndarray, folds: int = 3) -> CopyVerifier:
+    """The model on all pairs, its threshold from out-of-fold probabilities (grouped by topic) of
+    the pairs no rule proves, which are the ones it decides."""
+    topics = sorted(set(topic))
+    p = np.zeros(len(y))
+    for k in range(folds):
+        held = np.isin(topic, topics[k::folds])
+        p[held] = CopyVerifier.fit(x[~held], y[~held], 0.5).probabilities(x[held])
+    return CopyVerifier.fit(x, y, threshold_for(p[free], y[free]))
+
+
+def fit_on(rows: list[dict], seed: int) -> CopyVerifier:
+    return fit(*labelled_pairs(rows, seed))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=default_data())
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--write", action="store_true", help=f"fit on every dev topic and write {MODEL_FILE.name}")
+    args = parser.parse_args()
+    rows = read_dev(args.data)
+    x, y, topic, free = labelled_pairs(rows, args.seed)
+    print(f"{len(y)} labelled pairs, {int(y.sum())} of them copies; {int(free.sum())} no rule proves, "
+          f"{int((free & y).sum())} of them copies")
+    topics = sorted(set(topic))
+    precision, recall = [], []
+    for k in range(args.folds):
+        train = ~np.isin(topic, topics[k::args.folds])
+        held = ~train & free
+        model = fit(x[train], y[train], topic[train], free[train])
+        called = model.probabilities(x[held]) >= model.threshold
+        precision.append(float((y[held] & called).sum() / max(1, called.sum())))
+        recall.append(float((y[held] & called).sum() / max(1, y[held].sum())))
+        print(f"  fold {k}: threshold {model.threshold:.3f}  precision {precision[-1]:.4f}  recall {recall[-1]:.3f}")
+    print(f"held out: precision {statistics.mean(precision):.4f} ± {statistics.pstdev(precision):.4f}  "
+          f"recall {statistics.mean(recall):.3f} ± {statistics.pstdev(recall):.3f}")
+    if args.write:
+        model = fit(x, y, topic, free)
+        model.save(MODEL_FILE)
+        print(f"wrote {MODEL_FILE} (threshold {model.threshold:.3f}):",
+              ", ".join(f"{f} {c:+.2f}" for f, c in zip(model.features, model.coef)))
+
+
+if __name__ == "__main__":
+    main()

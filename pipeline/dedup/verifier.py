@@ -1,0 +1,148 @@
+"""The learned copy verifier: whether a candidate pair that no rule proves is still one story.
+
+Heavy damage (a scanner misreading a third of the words, keyboard slips with neighbouring
+words swapped) breaks the long shingles and grams the rules in `verify` read, while another
+outlet's rewrite of the same event can share as many words as such a copy keeps. What still
+tells them apart is that a copy keeps the original's words near where they were, however
+misspelt, so besides the rules' scores the verifier reads order-robust ones: unordered pairs of
+nearby words, each known by its last letters (a misread word keeps them more often than not),
+and the bag of words. A logistic model weighs them; it is fitted on labelled pairs by
+`bench/copy_verifier.py` and committed as JSON next to this module, so runs load it and never
+fit it.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.dedup.sketch import _fmix64
+
+SIGNED = {"length_ratio", "log_words"}  # may weigh either way; every other score only for a copy
+MODEL_FILE = Path(__file__).with_name("copy_verifier.json")
+PAIR_WINDOW = 3  # words after a word that it is paired with: survives swaps of neighbours
+WORD_END = 3  # letters that name a word in a pair
+
+FEATURES = (
+    "word_jaccard", "word_containment", "char_jaccard", "char_containment", "paragraph_containment",
+    "rare_word_containment", "rare_char_containment", "pair_jaccard", "pair_containment",
+    "bag_jaccard", "bag_containment", "misspelt_share", "length_ratio", "log_words",
+)
+
+
+def word_hashes(words: list[str]) -> np.ndarray:
+    return np.fromiter(map(hash, words), np.int64, len(words)).view(np.uint64)
+
+
+def near_pairs(words: list[str]) -> np.ndarray:
+    """Sorted unique keys of the unordered pairs of words at most `PAIR_WINDOW` apart, each word
+    known by its last `WORD_END` letters."""
+    h = word_hashes([w[-WORD_END:] for w in words])
+    if len(h) < 2:
+        return np.empty(0, np.uint64)
+    keys = []
+    for gap in range(1, min(PAIR_WINDOW, len(h) - 1) + 1):
+        a, b = h[:-gap], h[gap:]
+        keys.append(_fmix64(np.minimum(a, b)) ^ np.maximum(a, b))
+    keys = np.sort(np.concatenate(keys))
+    return keys[np.r_[True, keys[1:] != keys[:-1]]]
+
+
+MIN_MISSPELT = 4  # letters a word needs before a word one edit away may be its misspelling
+
+
+def one_edit_keys(word: str) -> set[str]:
+    """The word and every form of it with one letter deleted: two words one substitution,
+    insertion or deletion apart share one of them."""
+    return {word, *(word[:i] + word[i + 1:] for i in range(len(word)))}
+
+
+def misspelt_share(a: frozenset[str], b: frozenset[str]) -> float:
+    """Share of the words the larger of two word sets has and the smaller lacks that are one edit
+    from a word the smaller has and the larger lacks: what a damaged copy's differences are made
+    of, where another outlet's rewrite differs by words of its own."""
+    if len(a) > len(b):
+        a, b = b, a
+    lacking = [w for w in b - a if len(w) >= MIN_MISSPELT]
+    if not lacking:
+        return 0.0
+    keys: set[str] = set()
+    for word in a - b:
+        keys |= one_edit_keys(word)
+    return sum(1 for w in lacking if not keys.isdisjoint(one_edit_keys(w))) / len(lacking)
+
+
+@dataclass(frozen=True)
+class CopyVerifier:
+    """A logistic model on `FEATURES` (standardized by `mean` and `scale`) and the probability
+    from which it calls a pair a copy."""
+
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    threshold: float
+
+    def probability(self, values: dict[str, float]) -> float:
+        z = self.intercept + sum(c * (values[f] - m) / s
+                                 for f, m, s, c in zip(self.features, self.mean, self.scale, self.coef))
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Row-wise probabilities of an (n, len(features)) array in `features` order."""
+        z = self.intercept + ((x - np.array(self.mean)) / np.array(self.scale)) @ np.array(self.coef)
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+    @classmethod
+    def fit(cls, x: np.ndarray, y: np.ndarray, threshold: float, c: float = 1.0) -> "CopyVerifier":
+        """Fitted on labelled pairs: `x` in `FEATURES` order, `y` true for copies.
+
+        Every score but the two lengths can only raise the odds of a copy: a score the fit would
+        weigh against one (it stands in for others it moves with) is left out and the rest fitted
+        again, so that stories unlike any it was fitted on (a narrow vocabulary, short texts) are
+        not called copies for scores they lack.
+        """
+        from sklearn.linear_model import LogisticRegression
+
+        mean, scale = x.mean(axis=0), x.std(axis=0)
+        scale[scale == 0] = 1.0
+        z = (x - mean) / scale
+        used = list(range(len(FEATURES)))
+        while True:
+            model = LogisticRegression(C=c, max_iter=5000).fit(z[:, used], y)
+            weights = dict(zip(used, model.coef_[0]))
+            against = [i for i in used if FEATURES[i] not in SIGNED and weights[i] < 0]
+            if not against:
+                break
+            used.remove(min(against, key=weights.__getitem__))
+        return cls(FEATURES, tuple(map(float, mean)), tuple(map(float, scale)),
+                   tuple(float(weights.get(i, 0.0)) for i in range(len(FEATURES))), float(model.intercept_[0]),
+                   float(threshold))
+
+    def save(self, path: Path) -> None:
+        fields = asdict(self)
+        rounded = {k: [round(v, 6) for v in fields[k]] if k in ("mean", "scale", "coef") else fields[k] for k in fields}
+        rounded["intercept"] = round(self.intercept, 6)
+        path.write_text(json.dumps(rounded, indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> "CopyVerifier":
+        fields = json.loads(Path(path).read_text())
+        missing = set(FEATURES) - set(fields["features"])
+        if missing:
+            raise ValueError(f"copy verifier {path} lacks the features {sorted(missing)}: train it again "
+                             "(bench/copy_verifier.py)")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+
+
+@functools.lru_cache(maxsize=4)
+def load_verifier(path: str) -> CopyVerifier | None:
+    """The verifier at `path` (the committed one for ""), or None for "none"."""
+    if path == "none":
+        return None
+    return CopyVerifier.load(Path(path) if path else MODEL_FILE)
