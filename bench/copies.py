@@ -12,16 +12,17 @@ ARI, pairwise precision and recall, and the share of groups holding an original 
 that a scanned or scrambled copy heads (the cleanest member should), mean ± std over the folds.
 
 Generators and levels (one copy of each story per kind of the level):
-- in-house (`tests/support/synth.py`): desk = trim and rewrap at every strength, garble, ocr
-  and mixed at light; heavy = garble, ocr and mixed at medium and heavy.
+- in-house (`tests/support/synth.py`): desk = trim and rewrap at every strength, garble, ocr,
+  typos and mixed at light; heavy = garble, ocr, typos and mixed at medium and heavy.
 - nlpaug (a generator the stage was not written against; optional dependency, `[test]` extra):
   desk = a few words deleted, a span cropped, light OCR noise; heavy = heavy OCR noise, keyboard
   typos with neighbouring words swapped, sentences shuffled with OCR noise, random char
   substitutions with words split.
 
-Settings are the stage's defaults, except the char-gram Jaccard threshold (`dedup.char_jaccard`),
-which is chosen the way its default was, on the fold's training topics only: just above the
-highest Jaccard of two different stories of one event there.
+Settings are the stage's defaults, except two things fitted on the fold's training topics only:
+the char-gram Jaccard threshold (`dedup.char_jaccard`), chosen the way its default was (just
+above the highest Jaccard of two different stories of one event there), and the learned copy
+verifier (`dedup.verifier`), fitted by `bench.copy_verifier` on those topics' in-house copies.
 
 `--baseline REF` runs the same figures (and speed) for the stage as it is at git ref REF
 (`git archive` of its `pipeline/` into a temporary folder, run in a subprocess), so before and
