@@ -1,13 +1,12 @@
 """Event clustering judged on topics it never saw: grouped k-fold over the dev topics.
 
     .venv/bin/python -m bench.events [--folds 5] [--repeats 0 1 2] [--configs NAME ...] [--text given detok]
-                                     [--one-run-only] [--checks] [--time-window N] [--save FILE] [--baseline FILE]
+                                     [--one-run-only] [--checks]
 
 The 23 dev topics are split into `--folds` groups, `--repeats` times with different fold seeds.
-For each split the same-event model is fitted on the training folds only (`LearnedModel`:
-`bench.events_model.fit`, the regression, its local scaling and the cut, the latter two chosen
-by leaving each training window out in turn), and the held-out topics are then scored with
-B-cubed F1 two ways:
+For each split, every free choice of a configuration (its cut, its clusterer's parameters) is
+made on the training folds only (`fit`), and the held-out topics are then scored with B-cubed
+F1 two ways:
   - one run: the held-out stories clustered as one window of their own (about 100 stories);
   - five runs: the held-out stories in five time-ordered batches (each event breaks at a
     random moment and its stories follow close together: `bench.stability.batches_of`), each
@@ -15,14 +14,11 @@ B-cubed F1 two ways:
     stories whose event id changed after their first assignment.
 Both for the text as given (Penn-Treebank tokens) and with tokenization undone.
 
-Per configuration (the two clusterers side by side, then the model without local scaling) it
-prints the mean over all held-out windows (folds x repeats), their standard deviation, the
-range of the per-repeat means, and the mean difference against the first configuration printed
-(paired by window) with its standard deviation. `--save` writes the per-window results to a
-JSON file; `--baseline` reads such a file written by another checkout (an earlier pipeline)
-and prints it first, so that every Δ is paired against it.
-
-`--time-window N` times clustering an N-story window (distance and clustering, each clusterer).
+Per configuration (the two clusterers side by side, the learned same-event similarity of
+`bench.events_model` with each clusterer and without local scaling, then the current settings
+with each hand-set mechanism removed) it prints the mean over all held-out windows (folds x repeats),
+their standard deviation, the range of the per-repeat means, and the mean difference against
+the first configuration printed (paired by window) with its standard deviation.
 
 `--checks` adds what held-out topics cannot show, on the whole dev set at the settings as
 they are: the events a first run stores (copies folded), with 20 stories syndicated 30 times
@@ -34,6 +30,7 @@ Embeddings are cached under /tmp (STORYFLOW_BENCH_CACHE), keyed by model and tex
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -52,7 +49,7 @@ from bench.stability import batches_of
 from pipeline.config import EventConfig, Settings
 from pipeline.dedup import find_duplicates
 from pipeline.events import assign as events
-from pipeline.events import cluster, embed, model
+from pipeline.events import cluster, embed, lexical, similarity
 from pipeline.events.storylines import assign_storylines
 from pipeline.ingest.normalize import normalize_text
 from pipeline.records import Article
@@ -126,10 +123,65 @@ def incremental(fitted, window: Window, n_batches: int, seed: int) -> tuple[floa
 # Configurations: a Method chooses its free parameters on training windows (`fit`) and returns
 # something that clusters a window (`labels`) and runs incremental updates (`update`).
 
+CUTS = np.round(np.arange(0.55, 0.901, 0.025), 3)
+
+
+@contextlib.contextmanager
+def patched(changes: tuple):
+    """Module attributes (module, name, value) set for the duration."""
+    saved = [(module, name, getattr(module, name)) for module, name, _ in changes]
+    for module, name, value in changes:
+        setattr(module, name, value)
+    try:
+        yield
+    finally:
+        for module, name, value in saved:
+            setattr(module, name, value)
+
+
+class CurrentPipeline:
+    """The blended-distance pipeline (`pipeline.events`) with some event settings changed (and
+    some module constants: `patches`); the cut (`events.distance`) is chosen on the training
+    windows, every other setting stays as given."""
+
+    def __init__(self, changes: dict | None = None, patches: tuple = ()):
+        self.changes = changes or {}
+        self.patches = patches
+
+    def fit(self, training: list[Window]):
+        base = Settings().events.model_copy(update=self.changes)
+        with patched(self.patches):
+            mean_f1 = {}
+            for cut in CUTS:
+                settings = base.model_copy(update={"distance": float(cut)})
+                mean_f1[cut] = np.mean([f1(w.gold, events.window_labels(w.articles, w.vectors, settings))
+                                        for w in training])
+        best = max(CUTS, key=lambda c: (mean_f1[c], -abs(c - base.distance)))
+        return FittedPipeline(base.model_copy(update={"distance": float(best)}), self.patches)
+
+
+@dataclass
+class FittedPipeline:
+    settings: EventConfig
+    patches: tuple
+
+    def describe(self) -> str:
+        return f"cut {self.settings.distance:.3f}"
+
+    def labels(self, window: Window) -> np.ndarray:
+        with patched(self.patches):
+            return events.window_labels(window.articles, window.vectors, self.settings)
+
+    def update(self, stories, vectors, previous, known) -> cluster.Assignment:
+        with patched(self.patches):
+            return events.update_events(stories, vectors, previous, known, self.settings)
+
+
 class LearnedModel:
-    """The same-event model (`pipeline.events.model`) fitted on the training windows by
+    """The learned same-event similarity (`bench.events_model`) fitted on the training windows by
     `bench.events_model.fit` (its local scaling and cut chosen by leaving each training window
-    out in turn), clustered by `clusterer`."""
+    out in turn), clustered by `clusterer`. Incremental runs are `update_events` with every
+    window clustered from scratch on the learned distance."""
 
     def __init__(self, clusterer: str = "average", **fit_options):
         self.clusterer = clusterer
@@ -145,39 +197,49 @@ class LearnedModel:
 _TERMS: dict[int, tuple] = {}
 
 
-def window_terms(window: Window, config: EventConfig) -> model.WindowTerms:
+def window_terms(window: Window, config: EventConfig) -> "events_model.WindowTerms":
     """The window's pair-feature terms, computed once per window (the window is kept alive with them)."""
     if id(window) not in _TERMS:
-        _TERMS[id(window)] = (window, model.window_terms(window.articles, window.vectors, config.common_line_share))
+        _TERMS[id(window)] = (window, events_model.window_terms(window.articles, window.vectors,
+                                                                config.common_line_share))
     return _TERMS[id(window)][1]
 
 
 @dataclass
 class FittedModel:
     settings: EventConfig
-    model: model.SameEventModel
+    model: "events_model.SameEventModel"
 
     def describe(self) -> str:
         return f"cut {self.model.cuts[self.settings.clusterer]:.3f} scaling {self.model.scaling:.2f}"
 
     def labels(self, window: Window) -> np.ndarray:
-        distance, cut = model.window_distance(window.articles, window.vectors, self.settings, self.model,
-                                              window_terms(window, self.settings))
+        distance, cut = events_model.window_distance(window.articles, window.vectors, self.settings, self.model,
+                                                     window_terms(window, self.settings))
         return cluster.cluster_labels(distance, cut, self.settings.clusterer)
 
-    def update(self, stories, vectors, previous, known) -> cluster.Assignment:
-        saved = model.default_model
-        model.default_model = lambda: self.model
-        try:
-            return events.update_events(stories, vectors, previous, known, self.settings)
-        finally:
-            model.default_model = saved
+    def window_labels(self, stories, vectors, config, placed=None) -> np.ndarray:
+        return cluster.cluster_labels(*events_model.window_distance(stories, vectors, config, self.model),
+                                      config.clusterer)
 
+    def update(self, stories, vectors, previous, known) -> cluster.Assignment:
+        with patched(((events, "window_labels", self.window_labels),)):
+            return events.update_events(stories, vectors, previous, known, self.settings)
+
+
+NO_WINDOW_FLOOR = ((lexical, "MIN_WINDOW_ROWS", 0),)
+NO_SPARSENESS = ((similarity, "window_sparseness", lambda *args: 0.0),)  # every window dense
 
 CONFIGS = {
-    "average": lambda: LearnedModel("average"),
-    "hdbscan": lambda: LearnedModel("hdbscan"),
-    "no local scaling": lambda: LearnedModel("average", scalings=(0.0,)),
+    "average": lambda: CurrentPipeline({"clusterer": "average"}),
+    "hdbscan": lambda: CurrentPipeline({"clusterer": "hdbscan"}),
+    "learned": lambda: LearnedModel("average"),
+    "learned hdbscan": lambda: LearnedModel("hdbscan"),
+    "learned, no local scaling": lambda: LearnedModel("average", scalings=(0.0,)),
+    "no local scaling": lambda: CurrentPipeline({"scaling_weight": 0.0}),
+    "no window floor": lambda: CurrentPipeline(patches=NO_WINDOW_FLOOR),
+    "no sparse cut": lambda: CurrentPipeline({"sparse_distance": 2.0}),  # never tighter than the full cut
+    "no sparseness at all": lambda: CurrentPipeline(patches=NO_SPARSENESS),
 }
 
 
@@ -220,7 +282,7 @@ def embed_dev(articles, settings: Settings) -> tuple[np.ndarray, float]:
 def cluster_dev(rows: list[dict], articles, vectors: np.ndarray, settings: Settings) -> tuple[dict, dict, dict]:
     timings = {}
     t0 = time.perf_counter()
-    distance, cut = model.window_distance(articles, vectors, settings.events)
+    distance, cut = events.window_distance(articles, vectors, settings.events)
     timings["distance"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     labels = cluster.cluster_labels(distance, cut, settings.events.clusterer)
@@ -346,32 +408,6 @@ def checks(rows: list[dict], settings: Settings, runs: int = 3) -> None:
           "original's event; " + "  ".join(f"{k}/{s}:{share:.0%}" for (k, s), share in sorted(by_damage.items())))
 
 
-def window_time(rows: list[dict], settings: Settings, n: int, repeats: int = 3) -> None:
-    """Time to cluster an `n`-story window (`bench.speed.synthetic_window`: dev stories with a
-    third of their words dropped, dated over 30 days), by each clusterer."""
-    from bench.speed import synthetic_window
-
-    articles = dev_set.articles(rows)
-    keep = [i for i, a in enumerate(articles) if a.text.strip()]
-    stories, vectors = synthetic_window([rows[i] for i in keep], embeddings([articles[i] for i in keep], settings), n,
-                                        random.Random(1))
-    model.default_model()  # reading the model file is not part of a run's clustering
-    print(f"\n== clustering a {n}-story window (seconds, median of {repeats})")
-    for clusterer in cluster.CLUSTERERS:
-        config = settings.events.model_copy(update={"clusterer": clusterer})
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            distance, cut = model.window_distance(stories, vectors, config)
-            t1 = time.perf_counter()
-            labels = cluster.cluster_labels(distance, cut, clusterer)
-            times.append((t1 - t0, time.perf_counter() - t1))
-            del distance
-        distance_s, linkage_s = (statistics.median(t[k] for t in times) for k in (0, 1))
-        print(f"  {clusterer:8s} distance {distance_s:.1f}  clustering {linkage_s:.1f}  total {distance_s + linkage_s:.1f}"
-              f"   ({len(set(labels))} events)", flush=True)
-
-
 def summary(results: list[Result], baseline: list[Result] | None) -> str:
     def column(get) -> str:
         values = [get(r) for r in results]
@@ -396,11 +432,6 @@ def main() -> None:
     parser.add_argument("--one-run-only", action="store_true", help="skip the incremental runs")
     parser.add_argument("--verbose", action="store_true", help="print each held-out window")
     parser.add_argument("--checks", action="store_true", help="also the whole-set checks (syndication, footer, ...)")
-    parser.add_argument("--save", type=Path, help="write each configuration's per-window results to this JSON file")
-    parser.add_argument("--baseline", type=Path, help="per-window results saved by --save (from another checkout): "
-                        "printed first, the configurations' Δ paired against its first configuration")
-    parser.add_argument("--time-window", type=int, default=0, metavar="N",
-                        help="also time clustering an N-story window (0: not)")
     args = parser.parse_args()
     names = args.configs or list(CONFIGS)
     settings = Settings()
@@ -409,7 +440,6 @@ def main() -> None:
           f"fold seeds {args.repeats}; five runs = {args.batches} time-ordered burst batches")
     print("columns: mean ±std over held-out windows [range of per-repeat means] Δ mean±std against the first "
           "configuration, paired by window")
-    saved_results: dict[str, dict[str, list]] = {}
     for text in args.text:
         articles = dev_set.articles(rows, detokenize=text == "detok")
         keep = [i for i, a in enumerate(articles) if a.text.strip()]  # a run rejects a story without text
@@ -418,10 +448,6 @@ def main() -> None:
         topic_of = [rows[i]["topic"] for i in keep]
         print(f"\n== text {'as given' if text == 'given' else 'with tokenization undone'} ({len(keep)} stories)")
         baseline = None
-        for name, saved in (json.loads(args.baseline.read_text())[text].items() if args.baseline else ()):
-            results = [Result(*values, seconds=0.0, chosen="") for values in saved]
-            print(f"  {'baseline ' + name:28s} {summary(results, baseline)}   [{args.baseline.name}]", flush=True)
-            baseline = baseline or results
         for name in names:
             t0 = time.perf_counter()
             results = evaluate(CONFIGS[name], data, topic_of, args.folds, args.repeats, args.batches,
@@ -434,13 +460,8 @@ def main() -> None:
             print(f"  {name:28s} {summary(results, baseline)}   [{time.perf_counter() - t0:.0f} s; "
                   f"most chosen: {chosen[0]}]", flush=True)
             baseline = baseline or results
-            saved_results.setdefault(text, {})[name] = [[r.one_run, r.batched, r.changed, r.repeat] for r in results]
-            if args.save:
-                args.save.write_text(json.dumps(saved_results))
     if args.checks:
         checks(rows, settings)
-    if args.time_window:
-        window_time(rows, settings, args.time_window)
 
 
 if __name__ == "__main__":

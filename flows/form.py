@@ -12,7 +12,7 @@ from pydantic import ConfigDict, Field, ValidationError, create_model
 from pydantic.fields import FieldInfo
 from pydantic.json_schema import SkipJsonSchema
 
-from pipeline.config import RunOverrides, Settings, without_none
+from pipeline.config import RunOverrides, Settings
 
 # field -> (title, what it does, in plain words)
 PLAIN = {
@@ -53,6 +53,10 @@ PLAIN = {
         "Events: grouping method",
         "How stories are grouped into events once compared: \"average\" (a story joins an event it is close to on "
         "average) or \"hdbscan\" (density-based grouping of the same comparisons)."),
+    "events__embedding_weight": (
+        "Events: meaning against shared words",
+        "How much the language model's sense of meaning counts when comparing stories, against shared names "
+        "and words. From 0 (shared words only) to 1 (meaning only)."),
     "events__time_weight": (
         "Events: date gap penalty",
         "How strongly stories published far apart are kept in separate events. 0 ignores dates."),
@@ -79,11 +83,8 @@ def _plain_field(key: str):
     setting = _setting(key)
     title, text = PLAIN[key]
     # the setting's own bounds (ge, le ...) come along: the form's number boxes and --set check them
-    annotation = without_none(setting.annotation)
-    kind = Annotated[(annotation, *setting.metadata)] if setting.metadata else annotation
-    # a setting left unset by default (events.distance) takes what the event model learned
-    default = " Default: as learned with the event model." if _default(key) is None else f" Default: {_default(key)}."
-    return (kind | SkipJsonSchema[None], Field(None, title=title, description=f"{text}{default}",
+    kind = Annotated[(setting.annotation, *setting.metadata)] if setting.metadata else setting.annotation
+    return (kind | SkipJsonSchema[None], Field(None, title=title, description=f"{text} Default: {_default(key)}.",
                                                json_schema_extra=lambda schema: schema.pop("default", None)))
 
 

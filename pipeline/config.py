@@ -9,7 +9,7 @@ Defaults work offline.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, Union, get_args
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -81,17 +81,28 @@ class EmbeddingConfig(StageConfig):
 
 
 class EventConfig(StageConfig):
-    distance: float | None = Field(None, description="cut on the learned distance (1 - p(same event), locally "
-                                   "scaled): a looser cut groups more; empty: the cut learned with the model")
+    embedding_weight: float = Field(0.1, ge=0, le=1, description="share of embedding cosine in similarity; rest lexical")
+    word_pairs: bool = Field(True, description="neighbouring content-word pairs as a third lexical term set "
+                             "beside evidence terms and content words")
+    distance: float = Field(0.75, description="max mean blended distance inside one event, where stories have "
+                            "dense_neighbours or more others within it on average")
     clusterer: Literal["average", "hdbscan"] = Field("average", description="how stories are grouped at the cut: "
                                                      "average linkage, or HDBSCAN on the same distances")
+    scaling_weight: float = Field(0.5, ge=0, le=1, description="share of each distance rescaled by the two stories' "
+                                  "local reach (scaling_neighbours-th nearest other): whole windows clustered from "
+                                  "scratch or fully dated, else between new stories only (0: never)")
+    scaling_neighbours: int = Field(5, ge=1, description="which nearest other story sets a story's local reach")
+    scaled_margin: float = Field(0.025, description="locally scaled distances are cut this much above distance")
+    sparse_distance: float = Field(0.6, description="the cut where stories have sparse_neighbours or fewer")
+    sparse_neighbours: float = Field(1.5, description="mean neighbours per story at or below which a window is "
+                                     "cut at sparse_distance")
+    dense_neighbours: float = Field(10.0, description="mean neighbours per story from which a window is cut in full")
     merge_max_stories: int = Field(1, ge=0, description="an incremental run folds an older event into another only "
                                    "if it holds at most this many canonical stories (a re-cluster merges any)")
     common_line_share: float = Field(0.05, description="a line recurring word for word in this share of a window's "
                                      "stories (and in 5 or more) is not evidence: a footer")
     time_scale_days: float = Field(7.0, gt=0, description="days apart that add the full time penalty")
-    time_weight: float = Field(10.0, ge=0, description="log-odds of being one event that stories published "
-                               "time_scale_days or more apart lose (closer ones in proportion; 0: dates ignored)")
+    time_weight: float = Field(0.5, ge=0, description="most distance a publication gap can add")
     window_days: float = Field(30.0, gt=0, description="an incremental run re-clusters stories this close to new ones")
     window_max_stories: int = Field(20_000, ge=1, description="and at most this many canonical stories: every new "
                                     "one, then the older ones nearest in time (time and memory grow with the square)")
@@ -156,7 +167,7 @@ OVERRIDABLE = {
     "ingest": ("backfill_window_days",),
     "dedup": ("jaccard", "containment", "char_containment", "paragraph_containment"),
     "embedding": ("model", "device"),
-    "events": ("distance", "clusterer", "time_weight", "time_scale_days"),
+    "events": ("distance", "clusterer", "embedding_weight", "time_weight", "time_scale_days"),
     "storylines": ("distance",),
 }
 
@@ -173,18 +184,12 @@ class OverridesBase(BaseModel):
         return out
 
 
-def without_none(annotation):
-    """`annotation` without None (`float | None` -> `float`): a form box left empty already means "unset"."""
-    kept = tuple(a for a in get_args(annotation) if a is not type(None))
-    return annotation if not kept or len(kept) == len(get_args(annotation)) else Union[kept]
-
-
 def _override_field(section: str, name: str):
     model = Settings.model_fields[section].annotation
     field = model.model_fields[name]
     # one plain box in a form: neither null in the type (the Prefect UI draws a type switch for it)
     # nor a null default (it sends that); a box left empty is left out, and the configured value holds
-    return (without_none(field.annotation) | SkipJsonSchema[None], Field(
+    return (field.annotation | SkipJsonSchema[None], Field(
         None, title=f"{section} {name}".replace("_", " ").capitalize(),
         description=f"{field.description} (default {field.default!r})",
         json_schema_extra=lambda schema: schema.pop("default", None)))

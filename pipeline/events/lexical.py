@@ -95,10 +95,9 @@ def without_common_lines(documents: list[str], max_share: float, min_documents: 
             for doc, doc_keys in zip(documents, keys)]
 
 
-def term_counts(documents: list[str], word_pairs: bool = True, names: bool = False) -> tuple[sparse.csr_matrix, ...]:
-    """Per-document counts of evidence terms, of content words (English stop words left out),
-    with `word_pairs` of neighbouring content-word pairs and, with `names`, last, of the evidence
-    terms that are names (`name_counts`, the text read once).
+def term_counts(documents: list[str], word_pairs: bool = True) -> tuple[sparse.csr_matrix, ...]:
+    """Per-document counts of evidence terms, of content words (English stop words left out) and,
+    with `word_pairs`, of neighbouring content-word pairs.
 
     Counting is the costly part of TF-IDF; weights for any subset of the documents come from
     these counts (`tfidf_rows`), so a window is read once however many ways it is weighed.
@@ -112,21 +111,17 @@ def term_counts(documents: list[str], word_pairs: bool = True, names: bool = Fal
     term_of_token = np.array([-1 if term is None else term_ids.setdefault(term, len(term_ids))
                               for term in map(_evidence_term, distinct)], dtype=np.int64)
     counts = (_count_matrix(token_documents, term_of_token[tokens], n),)
-    if names:
-        is_number = np.fromiter((term[0].isdigit() for term in term_ids), dtype=bool, count=len(term_ids))
-        name_of_token = np.where((term_of_token >= 0) & ~is_number[term_of_token], term_of_token, -1)
-        named = _count_matrix(token_documents, name_of_token[tokens], n)
 
     words, word_documents, distinct = _token_ids([CONTENT_WORD.findall(doc.lower()) for doc in documents])
     content = np.fromiter((w not in ENGLISH_STOP_WORDS for w in distinct), dtype=bool, count=len(distinct))
     keep = content[words]
     words, word_documents = words[keep], word_documents[keep]
     counts += (_count_matrix(word_documents, words, n),)
-    if word_pairs:
-        same_document = word_documents[1:] == word_documents[:-1]
-        pairs = words[:-1][same_document] * len(distinct) + words[1:][same_document]
-        counts += (_count_matrix(word_documents[:-1][same_document], pairs, n),)
-    return counts + (named,) if names else counts
+    if not word_pairs:
+        return counts
+    same_document = word_documents[1:] == word_documents[:-1]
+    pairs = words[:-1][same_document] * len(distinct) + words[1:][same_document]
+    return counts + (_count_matrix(word_documents[:-1][same_document], pairs, n),)
 
 
 # Terms are weighed as if the window held at least this many stories (`tfidf_rows`).

@@ -118,7 +118,7 @@ def test_a_run_that_fails_exits_1_in_one_line_and_writes_nothing(store, tmp_path
 
 
 def test_recluster_with_a_stricter_setting_reports_the_split(store):
-    done = on_a_pipe("recluster", "--data", str(store), "--set", "events__distance=0.000001", "--from", "2017-01-01")
+    done = on_a_pipe("recluster", "--data", str(store), "--set", "events__distance=0.05", "--from", "2017-01-01")
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.splitlines()[0].endswith(": 1 event split, 0 merged, 2 created; 2 stories moved")
     assert "Stories moved (2)" in done.stdout

@@ -47,7 +47,7 @@ def test_the_run_form_offers_typed_boxes_that_map_onto_the_sections():
     form = RunOverrides.model_json_schema()["properties"]
     assert len(form) == sum(map(len, OVERRIDABLE.values()))
     assert form["events__distance"]["type"] == "number" and "default" not in form["events__distance"]  # no switch
-    assert form["events__distance"]["description"].startswith("cut on the learned distance")
+    assert form["events__distance"]["description"].startswith("max mean blended distance")
     overrides = RunOverrides(events__distance="0.6", embedding__model="/models/other")
     assert overrides.by_section() == {"events": {"distance": 0.6}, "embedding": {"model": "/models/other"}}
     assert Settings().with_overrides(overrides).events.distance == 0.6

@@ -5,7 +5,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer
 
 from pipeline.config import EventConfig
-from pipeline.events import assign, lexical
+from pipeline.events import assign, lexical, similarity
 from pipeline.ingest.normalize import normalize_story
 from pipeline.records import RawStory
 
@@ -51,6 +51,15 @@ def test_term_counts_of_no_terms_is_empty():
     counts = lexical.term_counts(["the and of", ""])
     assert [c.shape for c in counts] == [(2, 0)] * 3
     assert len(lexical.term_counts(["the and of", ""], word_pairs=False)) == 2
+
+
+def test_upper_triangle_product_equals_full_product():
+    rows = sparse.random(37, 50, density=0.2, format="csr", dtype=np.float32, random_state=3)
+    for block_size in (1, 5, 16, 37, 64):
+        out = np.full((37, 37), 0.5, dtype=np.float32)
+        similarity._add_cosines(out, rows, block_size=block_size)
+        assert np.allclose(out, 0.5 + (rows @ rows.T).toarray(), atol=1e-6)
+
 
 
 def test_a_line_many_stories_carry_is_not_evidence():
