@@ -14,8 +14,9 @@ F1 two ways:
     stories whose event id changed after their first assignment.
 Both for the text as given (Penn-Treebank tokens) and with tokenization undone.
 
-Per configuration (the two clusterers side by side, then the current settings with each
-hand-set mechanism removed) it prints the mean over all held-out windows (folds x repeats),
+Per configuration (the two clusterers side by side, the learned same-event similarity of
+`bench.events_model` with each clusterer and without local scaling, then the current settings
+with each hand-set mechanism removed) it prints the mean over all held-out windows (folds x repeats),
 their standard deviation, the range of the per-repeat means, and the mean difference against
 the first configuration printed (paired by window) with its standard deviation.
 
@@ -41,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import dev_set
+from bench import dev_set, events_model
 from bench.near_duplicates import OUTLET_FOOTER
 from bench.scoring import bcubed, scores
 from bench.stability import batches_of
@@ -176,12 +177,65 @@ class FittedPipeline:
             return events.update_events(stories, vectors, previous, known, self.settings)
 
 
+class LearnedModel:
+    """The learned same-event similarity (`bench.events_model`) fitted on the training windows by
+    `bench.events_model.fit` (its local scaling and cut chosen by leaving each training window
+    out in turn), clustered by `clusterer`. Incremental runs are `update_events` with every
+    window clustered from scratch on the learned distance."""
+
+    def __init__(self, clusterer: str = "average", **fit_options):
+        self.clusterer = clusterer
+        self.fit_options = fit_options
+
+    def fit(self, training: list[Window]):
+        config = Settings().events.model_copy(update={"clusterer": self.clusterer})
+        fitted = events_model.fit([window_terms(w, config) for w in training], [w.gold for w in training],
+                                  **self.fit_options)
+        return FittedModel(config, fitted)
+
+
+_TERMS: dict[int, tuple] = {}
+
+
+def window_terms(window: Window, config: EventConfig) -> "events_model.WindowTerms":
+    """The window's pair-feature terms, computed once per window (the window is kept alive with them)."""
+    if id(window) not in _TERMS:
+        _TERMS[id(window)] = (window, events_model.window_terms(window.articles, window.vectors,
+                                                                config.common_line_share))
+    return _TERMS[id(window)][1]
+
+
+@dataclass
+class FittedModel:
+    settings: EventConfig
+    model: "events_model.SameEventModel"
+
+    def describe(self) -> str:
+        return f"cut {self.model.cuts[self.settings.clusterer]:.3f} scaling {self.model.scaling:.2f}"
+
+    def labels(self, window: Window) -> np.ndarray:
+        distance, cut = events_model.window_distance(window.articles, window.vectors, self.settings, self.model,
+                                                     window_terms(window, self.settings))
+        return cluster.cluster_labels(distance, cut, self.settings.clusterer)
+
+    def window_labels(self, stories, vectors, config, placed=None) -> np.ndarray:
+        return cluster.cluster_labels(*events_model.window_distance(stories, vectors, config, self.model),
+                                      config.clusterer)
+
+    def update(self, stories, vectors, previous, known) -> cluster.Assignment:
+        with patched(((events, "window_labels", self.window_labels),)):
+            return events.update_events(stories, vectors, previous, known, self.settings)
+
+
 NO_WINDOW_FLOOR = ((lexical, "MIN_WINDOW_ROWS", 0),)
 NO_SPARSENESS = ((similarity, "window_sparseness", lambda *args: 0.0),)  # every window dense
 
 CONFIGS = {
     "average": lambda: CurrentPipeline({"clusterer": "average"}),
     "hdbscan": lambda: CurrentPipeline({"clusterer": "hdbscan"}),
+    "learned": lambda: LearnedModel("average"),
+    "learned hdbscan": lambda: LearnedModel("hdbscan"),
+    "learned, no local scaling": lambda: LearnedModel("average", scalings=(0.0,)),
     "no local scaling": lambda: CurrentPipeline({"scaling_weight": 0.0}),
     "no window floor": lambda: CurrentPipeline(patches=NO_WINDOW_FLOOR),
     "no sparse cut": lambda: CurrentPipeline({"sparse_distance": 2.0}),  # never tighter than the full cut
