@@ -6,7 +6,9 @@ a language or to particular stories:
 
 - odd words: letters and digits mixed inside one word ("c1ty", "8tak"), or mojibake ("â€™");
 - misread words: a word no other story of the run uses (`vocabulary`) that reads as one other
-  stories use once OCR look-alikes are folded ("thc" for "the", "rnay" for "may", `fold_word`).
+  stories use once OCR look-alikes are folded ("thc" for "the", "rnay" for "may", `fold_word`),
+  or as one with a letter slipped before its ending ("annoucned" for "announced", `slip_keys`;
+  the ending is left alone, where "laws" and "law" differ).
   A word only one story uses is not damage by itself: the tail a trimmed copy lost is the
   original's alone;
 - repeated spans: word 3-shingles that occur again a few words on (`REPEAT_REACH`): a scraper
@@ -45,9 +47,20 @@ LOOKALIKES = str.maketrans("0a1i5cfb", "oollseth")  # as the sketch folds them: 
 DOUBLED = re.compile(r"(\w)\1+")
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a run's words recur from story to story
 def fold_word(word: str) -> str:
     """The word with OCR look-alikes folded and doubled letters collapsed: misreadings of one word agree."""
     return DOUBLED.sub(r"\1", word.translate(LOOKALIKES).replace("rn", "m").replace("ri", "n"))
+
+
+SLIP_MIN = 5  # letters a word needs before a slipped letter is told from another word
+ENDING = 2  # last letters, where words differ by inflection rather than by a slip
+
+
+def slip_keys(word: str) -> set[str]:
+    """The word with one letter before its ending deleted, each way: two words of one length that
+    differ in one such letter or in two neighbours swapped, or by one such letter more, share one."""
+    return {word[:i] + word[i + 1:] for i in range(len(word) - ENDING)}
 
 
 @dataclass(slots=True)
@@ -60,12 +73,17 @@ class Vocabulary:
 
 def vocabulary(texts: Iterable[str]) -> Vocabulary:
     """The `Vocabulary` of `texts`: a word one story uses is misread where its folded form is
-    that of a word more stories use."""
+    that of a word more stories use, or that word with a letter slipped (`slip_keys`)."""
     df: Counter = Counter()
     for text in texts:
         df.update(set(words_of(text)))
     shared = {fold_word(w) for w, n in df.items() if n > 1}
-    return Vocabulary(df, frozenset(w for w, n in df.items() if n <= 1 and fold_word(w) in shared))
+    slipped = {key for w in shared if len(w) >= SLIP_MIN for key in slip_keys(w)}
+
+    def misread(word: str) -> bool:
+        folded = fold_word(word)
+        return folded in shared or (len(folded) >= SLIP_MIN and not slipped.isdisjoint(slip_keys(folded)))
+    return Vocabulary(df, frozenset(w for w, n in df.items() if n <= 1 and misread(w)))
 
 
 def damage(text: str, vocab: Vocabulary | None = None) -> float:

@@ -17,6 +17,7 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
@@ -61,19 +62,53 @@ def one_edit_keys(word: str) -> set[str]:
     return {word, *(word[:i] + word[i + 1:] for i in range(len(word)))}
 
 
-def misspelt_share(a: frozenset[str], b: frozenset[str]) -> float:
-    """Share of the words the larger of two word sets has and the smaller lacks that are one edit
-    from a word the smaller has and the larger lacks: what a damaged copy's differences are made
-    of, where another outlet's rewrite differs by words of its own."""
-    if len(a) > len(b):
-        a, b = b, a
-    lacking = [w for w in b - a if len(w) >= MIN_MISSPELT]
-    if not lacking:
+class WordSet:
+    """A text's distinct words as sorted unique hashes (`ids`, with `words` in the same order), and
+    the hashes of every word's `one_edit_keys` with the position of the word each came from, made
+    when first asked for: only the few pairs that could be copies need them."""
+
+    __slots__ = ("words", "ids", "_keys")
+
+    def __init__(self, words: Iterable[str]):
+        distinct = list(set(words))
+        ids = word_hashes(distinct)
+        order = np.argsort(ids, kind="stable")
+        self.words = [distinct[i] for i in order]
+        self.ids = ids[order]
+        self._keys: tuple[np.ndarray, np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def edit_keys(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._keys is None:
+            per_word = [edit_key_hashes(word) for word in self.words]
+            self._keys = (np.fromiter((k for keys in per_word for k in keys), np.int64).view(np.uint64),
+                          np.repeat(np.arange(len(per_word)), [len(keys) for keys in per_word]))
+        return self._keys
+
+
+@functools.lru_cache(maxsize=1 << 17)  # a run's words recur from story to story
+def edit_key_hashes(word: str) -> tuple[int, ...]:
+    return tuple(hash(key) for key in one_edit_keys(word))
+
+
+def misspelt_share(a: WordSet, b: WordSet) -> float:
+    """Share of the words the larger of two word sets has and the smaller lacks (of at least
+    `MIN_MISSPELT` letters) that are one edit from a word the smaller has and the larger lacks:
+    what a damaged copy's differences are made of, where another outlet's rewrite differs by
+    words of its own."""
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    long_word = np.fromiter((len(w) >= MIN_MISSPELT for w in large.words), bool, len(large))
+    lacking = long_word & ~np.isin(large.ids, small.ids, assume_unique=True)
+    if not lacking.any():
         return 0.0
-    keys: set[str] = set()
-    for word in a - b:
-        keys |= one_edit_keys(word)
-    return sum(1 for w in lacking if not keys.isdisjoint(one_edit_keys(w))) / len(lacking)
+    small_keys, small_word = small.edit_keys()
+    pool = small_keys[~np.isin(small.ids, large.ids, assume_unique=True)[small_word]]
+    large_keys, large_word = large.edit_keys()
+    asked = lacking[large_word]
+    explained = np.unique(large_word[asked][np.isin(large_keys[asked], pool)])
+    return len(explained) / int(lacking.sum())
 
 
 @dataclass(frozen=True)
@@ -92,6 +127,14 @@ class CopyVerifier:
         z = self.intercept + sum(c * (values[f] - m) / s
                                  for f, m, s, c in zip(self.features, self.mean, self.scale, self.coef))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+    def could_reach(self, known: dict[str, float]) -> bool:
+        """Whether the pair could reach the threshold with the features not in `known` (each in
+        0..1) at whichever end favours a copy: a pair that cannot is not worth the rest."""
+        z = self.intercept
+        for f, m, s, c in zip(self.features, self.mean, self.scale, self.coef):
+            z += c * (known[f] - m) / s if f in known else max(c * (1 - m) / s, -c * m / s)
+        return z >= math.log(self.threshold / (1 - self.threshold))
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """Row-wise probabilities of an (n, len(features)) array in `features` order."""

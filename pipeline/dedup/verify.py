@@ -18,7 +18,7 @@ import numpy as np
 from pipeline.config import DedupConfig
 from pipeline.dedup.quality import fold_word
 from pipeline.dedup.sketch import GRAM, _fmix64, all_gram_codes, fold_texts
-from pipeline.dedup.verifier import CopyVerifier, load_verifier, misspelt_share, near_pairs, word_hashes
+from pipeline.dedup.verifier import CopyVerifier, WordSet, load_verifier, misspelt_share, near_pairs, word_hashes
 from pipeline.records import Article
 
 WORD = re.compile(r"\w+", re.UNICODE)
@@ -33,7 +33,7 @@ class Fingerprint:
     grams: np.ndarray
     n_tokens: int
     paragraph_grams: np.ndarray
-    words: frozenset[str]  # its distinct words, OCR look-alikes folded (`quality.fold_word`)
+    words: WordSet  # its distinct words, OCR look-alikes folded (`quality.fold_word`)
     near_pairs: np.ndarray  # its nearby word pairs, for the learned verifier (`verifier.near_pairs`)
 
 
@@ -172,7 +172,7 @@ def fingerprints(articles: list[Article], shingle_words: int, per_pass: int = 51
             paragraph_grams[i] = body_grams
         for text_words, whole, body in zip(tokens, grams, paragraph_grams):
             out.append(Fingerprint(shingle_hashes(text_words, shingle_words), whole, len(text_words), body,
-                                   frozenset(map(fold_word, text_words)), near_pairs(text_words)))
+                                   WordSet(map(fold_word, set(text_words))), near_pairs(text_words)))
     return out
 
 
@@ -189,16 +189,25 @@ class Scores:
     char_jaccard: float = 0.0
 
 
+def found_in(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Which values of `a` the sorted unique array `b` holds (a binary search each: cheaper than
+    sorting both together, as `np.intersect1d` does)."""
+    if not len(b):
+        return np.zeros(len(a), dtype=bool)
+    at = np.minimum(np.searchsorted(b, a), len(b) - 1)
+    return b[at] == a
+
+
 def overlap(a: np.ndarray, b: np.ndarray, weights_a: np.ndarray | None = None,
             weights_b: np.ndarray | None = None) -> tuple[float, float]:
     """(Jaccard, containment of the smaller in the larger) of two sorted unique arrays, each
     value counted with its weight where weights are given (the same value weighs the same in both)."""
     if not len(a) or not len(b):
         return 0.0, 0.0
+    in_a = found_in(a, b)
     if weights_a is None or weights_b is None:
-        inter = len(np.intersect1d(a, b, assume_unique=True))
+        inter = int(in_a.sum())
         return inter / (len(a) + len(b) - inter), inter / min(len(a), len(b))
-    _, in_a, _ = np.intersect1d(a, b, assume_unique=True, return_indices=True)
     inter, mass_a, mass_b = float(weights_a[in_a].sum()), float(weights_a.sum()), float(weights_b.sum())
     if min(mass_a, mass_b) <= 0:
         return 0.0, 0.0
@@ -209,9 +218,9 @@ def share_found(a: np.ndarray, b: np.ndarray, weights_a: np.ndarray | None = Non
     """Share of the sorted unique values `a` (by weight, where given) also in `b`."""
     if not len(a):
         return 0.0
+    in_a = found_in(a, b)
     if weights_a is None:
-        return len(np.intersect1d(a, b, assume_unique=True)) / len(a)
-    _, in_a, _ = np.intersect1d(a, b, assume_unique=True, return_indices=True)
+        return int(in_a.sum()) / len(a)
     total = float(weights_a.sum())
     return float(weights_a[in_a].sum()) / total if total > 0 else 0.0
 
@@ -263,20 +272,27 @@ def decide(config: DedupConfig, s: Scores, small_tokens: int, rare: Scores | Non
 def verifier_values(a: Fingerprint, b: Fingerprint, scores: Scores, rare: Scores) -> dict[str, float]:
     """The learned verifier's inputs for one pair (`verifier.FEATURES`): the rules' scores, plain and
     weighed by rarity, and the order-robust ones."""
+    return {**cheap_values(a, b, scores), **costly_values(a, b, rare)}
+
+
+def cheap_values(a: Fingerprint, b: Fingerprint, scores: Scores) -> dict[str, float]:
+    """The verifier's inputs that cost a few array intersections."""
     pair_jaccard, pair_containment = overlap(a.near_pairs, b.near_pairs)
-    shared = len(a.words & b.words)
-    bag_jaccard = shared / max(1, len(a.words | b.words))
-    bag_containment = shared / max(1, min(len(a.words), len(b.words)))
+    bag_jaccard, bag_containment = overlap(a.words.ids, b.words.ids)
     small, large = sorted((a.n_tokens, b.n_tokens))
     return {
         "word_jaccard": scores.jaccard, "word_containment": scores.containment, "char_jaccard": scores.char_jaccard,
         "char_containment": scores.char_containment, "paragraph_containment": scores.paragraph_containment,
-        "rare_word_containment": rare.containment, "rare_char_containment": rare.char_containment,
         "pair_jaccard": pair_jaccard, "pair_containment": pair_containment,
         "bag_jaccard": bag_jaccard, "bag_containment": bag_containment,
-        "misspelt_share": misspelt_share(a.words, b.words),
         "length_ratio": small / max(large, 1), "log_words": math.log1p(small),
     }
+
+
+def costly_values(a: Fingerprint, b: Fingerprint, rare: Scores) -> dict[str, float]:
+    """The verifier's inputs that weigh by rarity or look words up one by one."""
+    return {"rare_word_containment": rare.containment, "rare_char_containment": rare.char_containment,
+            "misspelt_share": misspelt_share(a.words, b.words)}
 
 
 def plain_scores(a: Fingerprint, b: Fingerprint) -> Scores:
@@ -297,10 +313,12 @@ def verify(a: Fingerprint, b: Fingerprint, config: DedupConfig,
         rule = decide(config, scores, small_tokens, rarity.scores(a, b))
     verifier = load_verifier(config.verifier)
     if not rule and verifier is not None and small_tokens >= config.min_tokens:
-        rare = rarity.scores(a, b) if rarity is not None else scores
-        # as for the rules: text many other stories carry too (a footer) proves nothing
-        if rare.char_containment >= config.rare_share * scores.char_containment:
-            rule = learned_rule(verifier, verifier_values(a, b, scores, rare))
+        values = cheap_values(a, b, scores)
+        if verifier.could_reach(values):  # most pairs of different stories end here
+            rare = rarity.scores(a, b) if rarity is not None else scores
+            # as for the rules: text many other stories carry too (a footer) proves nothing
+            if rare.char_containment >= config.rare_share * scores.char_containment:
+                rule = learned_rule(verifier, {**values, **costly_values(a, b, rare)})
     return scores, rule
 
 

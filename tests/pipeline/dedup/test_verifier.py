@@ -6,7 +6,15 @@ import pytest
 
 from pipeline.config import DedupConfig
 from pipeline.dedup import find_duplicates
-from pipeline.dedup.verifier import FEATURES, MODEL_FILE, CopyVerifier, load_verifier, misspelt_share, near_pairs
+from pipeline.dedup.verifier import (
+    FEATURES,
+    MODEL_FILE,
+    CopyVerifier,
+    WordSet,
+    load_verifier,
+    misspelt_share,
+    near_pairs,
+)
 from pipeline.dedup.verify import Rarity, decide, fingerprints, overlap, plain_scores, verifier_values
 from pipeline.ingest.normalize import normalize
 from tests.support import synth
@@ -14,8 +22,8 @@ from tests.support import synth
 CONFIG = DedupConfig()
 
 
-def words(text: str) -> frozenset[str]:
-    return frozenset(text.casefold().split())
+def words(text: str) -> WordSet:
+    return WordSet(text.casefold().split())
 
 
 def test_a_copy_differs_by_misspellings_a_rewrite_by_words_of_its_own():
@@ -90,3 +98,17 @@ def test_the_verifier_reads_same_event_rewrites_as_not_copies(seed_stories):
             values = verifier_values(prints[i], prints[j], plain_scores(prints[i], prints[j]),
                                      rarity.scores(prints[i], prints[j]))
             assert verifier.probability(values) < verifier.threshold
+
+
+@pytest.mark.slow
+def test_the_committed_verifier_is_what_its_training_script_fits_on_the_dev_set():
+    from bench import copy_verifier
+    from tests.support.archive import load
+
+    fitted = copy_verifier.fit(*copy_verifier.labelled_pairs(load(), copy_verifier.SEED))
+    shipped = CopyVerifier.load(MODEL_FILE)
+    assert fitted.features == shipped.features
+    for name in ("mean", "scale", "coef"):
+        assert np.allclose(getattr(fitted, name), getattr(shipped, name), atol=1e-5), name
+    assert fitted.intercept == pytest.approx(shipped.intercept, abs=1e-5)
+    assert fitted.threshold == pytest.approx(shipped.threshold, abs=1e-5)
