@@ -122,10 +122,15 @@ def nlpaug_damages(level: str):
     ]
 
 
+def inhouse(kinds: list[tuple[str, str]]) -> list:
+    """[(name, fn(text, rng, donor) -> text)] of the in-house damage `kinds` (kind, strength name)."""
+    return [(f"{k}/{s}", (lambda k, s: lambda text, rng, donor: synth.damage(text, k, s, rng, donor=donor))(k, s))
+            for k, s in kinds]
+
+
 def damages(generator: str, level: str):
     if generator == "in-house":
-        return [(f"{k}/{s}", (lambda k, s: lambda text, rng, donor: synth.damage(text, k, s, rng, donor=donor))(k, s))
-                for k, s in INHOUSE[level]]
+        return inhouse(INHOUSE[level])
     found = nlpaug_damages(level)
     return None if found is None else [(name, (lambda fn: lambda text, rng, donor: fn(text, rng))(fn))
                                        for name, fn in found]

@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.copies import inhouse  # noqa: E402
 from bench.near_duplicates import T0, default_data, read_dev, real_copy_groups  # noqa: E402
 from pipeline.config import DedupConfig  # noqa: E402
 from pipeline.dedup.verifier import FEATURES, MODEL_FILE, CopyVerifier  # noqa: E402
@@ -43,26 +44,14 @@ KINDS = [(k, s) for k in synth.KINDS for s in synth.STRENGTHS]
 SEED = 11  # of the copies the committed model is fitted on
 
 
-def folds_of(rows: list[dict], k: int) -> list[list[dict]]:
-    topics = sorted({r["topic"] for r in rows})
-    return [[r for r in rows if r["topic"] in set(topics[i::k])] for i in range(k)]
-
-
-def inhouse_damages() -> list:
-    """[(name, fn(text, rng, donor))]: every in-house damage kind at every strength."""
-    return [(f"{k}/{s}", (lambda k, s: lambda text, rng, donor: synth.damage(text, k, synth.STRENGTHS[s], rng,
-                                                                             donor=donor))(k, s))
-            for k, s in KINDS]
-
-
 def labelled_pairs(rows: list[dict], seed: int,
                    damages: list | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(features in `FEATURES` order, is a copy, topic, no rule proves it) of labelled pairs from
-    `rows` and one copy of each per damage in `damages` (default: `inhouse_damages`)."""
+    `rows` and one copy of each per damage in `damages` (default: every in-house kind at every strength)."""
     rng = random.Random(seed)
     random.seed(seed)  # nlpaug draws from the global generators
     np.random.seed(seed)
-    damages = damages or inhouse_damages()
+    damages = damages or inhouse(KINDS)
     truth = real_copy_groups(rows)[0]
     by_event: dict[str, list[dict]] = {}
     for r in rows:

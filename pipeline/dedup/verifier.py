@@ -6,9 +6,9 @@ outlet's rewrite of the same event can share as many words as such a copy keeps.
 tells them apart is that a copy keeps the original's words near where they were, however
 misspelt, so besides the rules' scores the verifier reads order-robust ones: unordered pairs of
 nearby words, each known by its last letters (a misread word keeps them more often than not),
-and the bag of words. A logistic model weighs them; it is fitted on labelled pairs by
-`bench/copy_verifier.py` and committed as JSON next to this module, so runs load it and never
-fit it.
+the bag of words, and how many of the words one text lacks are misspellings of the other's. A
+logistic model weighs them; it is fitted on labelled pairs by `bench/copy_verifier.py` and
+committed as JSON next to this module, so runs load it and never fit it.
 """
 from __future__ import annotations
 
@@ -45,12 +45,9 @@ def near_pairs(words: list[str]) -> np.ndarray:
     h = word_hashes([w[-WORD_END:] for w in words])
     if len(h) < 2:
         return np.empty(0, np.uint64)
-    keys = []
-    for gap in range(1, min(PAIR_WINDOW, len(h) - 1) + 1):
-        a, b = h[:-gap], h[gap:]
-        keys.append(_fmix64(np.minimum(a, b)) ^ np.maximum(a, b))
-    keys = np.sort(np.concatenate(keys))
-    return keys[np.r_[True, keys[1:] != keys[:-1]]]
+    keys = [_fmix64(np.minimum(h[:-gap], h[gap:])) ^ np.maximum(h[:-gap], h[gap:])
+            for gap in range(1, min(PAIR_WINDOW, len(h) - 1) + 1)]
+    return np.unique(np.concatenate(keys))
 
 
 MIN_MISSPELT = 4  # letters a word needs before a word one edit away may be its misspelling
