@@ -45,9 +45,11 @@ SEED = 11  # of the copies the committed model is fitted on
 
 
 def labelled_pairs(rows: list[dict], seed: int,
-                   damages: list | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(features in `FEATURES` order, is a copy, topic, no rule proves it) of labelled pairs from
-    `rows` and one copy of each per damage in `damages` (default: every in-house kind at every strength)."""
+                   damages: list | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(features in `FEATURES` order, is a copy, topic, no rule proves it, word-bag cosine) of
+    labelled pairs from `rows` and one copy of each per damage in `damages` (default: every in-house
+    kind at every strength); the cosine weighs words by TF-IDF over all those stories, as
+    `neighbours` does over a run's window."""
     rng = random.Random(seed)
     random.seed(seed)  # nlpaug draws from the global generators
     np.random.seed(seed)
@@ -71,6 +73,8 @@ def labelled_pairs(rows: list[dict], seed: int,
     articles = [a for a in normalize(stories, T0) if a.text.strip()]
     prints = dict(zip((a.source_id for a in articles), fingerprints(articles, DedupConfig().shingle_words)))
     rarity = Rarity(list(prints.values()))
+    position = {sid: i for i, sid in enumerate(prints)}
+    rows_tfidf = word_bag_rows(list(prints.values()))
     items: dict[str, list[str]] = {}
     for sid in prints:
         items.setdefault(origin[sid]["id"], []).append(sid)
@@ -86,7 +90,7 @@ def labelled_pairs(rows: list[dict], seed: int,
             same = truth[other["id"]] == truth[rid]
             pairs += [(c, other["id"], same) for c in copies]  # rewrites, or real wire copies
     config = DedupConfig(verifier="none")
-    x, y, topic, free = [], [], [], []
+    x, y, topic, free, cosine = [], [], [], [], []
     for a, b, label in pairs:
         fa, fb = prints[a], prints[b]
         small = min(fa.n_tokens, fb.n_tokens)
@@ -98,7 +102,19 @@ def labelled_pairs(rows: list[dict], seed: int,
         y.append(label)
         topic.append(origin[a]["topic"])
         free.append(not decide(config, scores, small, rarity.scores(fa, fb)))
-    return np.array(x, dtype=np.float64), np.array(y, dtype=bool), np.array(topic), np.array(free, dtype=bool)
+        cosine.append(rows_tfidf[position[a]].multiply(rows_tfidf[position[b]]).sum() if rows_tfidf is not None else 0.0)
+    return (np.array(x, dtype=np.float64), np.array(y, dtype=bool), np.array(topic), np.array(free, dtype=bool),
+            np.array(cosine, dtype=np.float64))
+
+
+def word_bag_rows(prints: list):
+    """The fingerprints' word bags as TF-IDF rows (`pipeline.dedup.neighbours`); None for a stage
+    without word-bag neighbours (a baseline ref)."""
+    try:
+        from pipeline.dedup.neighbours import tfidf_rows
+    except ImportError:
+        return None
+    return tfidf_rows([f.words.ids for f in prints])
 
 
 def threshold_for(p: np.ndarray, y: np.ndarray, precision: float = PRECISION) -> float:
@@ -110,15 +126,21 @@ def threshold_for(p: np.ndarray, y: np.ndarray, precision: float = PRECISION) ->
     return float(p[order][len(reached) - 1 - int(np.argmax(reached[::-1]))])
 
 
-def fit(x: np.ndarray, y: np.ndarray, topic: np.ndarray, free: np.ndarray, folds: int = 3) -> CopyVerifier:
+def fit(x: np.ndarray, y: np.ndarray, topic: np.ndarray, free: np.ndarray, cosine: np.ndarray,
+        folds: int = 3) -> CopyVerifier:
     """The model on all pairs, its threshold from out-of-fold probabilities (grouped by topic) of
-    the pairs no rule proves, which are the ones it decides."""
+    the pairs no rule proves, which are the ones it decides; and the lowest word-bag cosine of the
+    copies it or a rule then calls."""
     topics = sorted(set(topic))
     p = np.zeros(len(y))
     for k in range(folds):
         held = np.isin(topic, topics[k::folds])
         p[held] = CopyVerifier.fit(x[~held], y[~held], 0.5).probabilities(x[held])
-    return CopyVerifier.fit(x, y, threshold_for(p[free], y[free]))
+    model = CopyVerifier.fit(x, y, threshold_for(p[free], y[free]))
+    if not hasattr(model, "min_word_cosine"):  # a baseline ref's verifier
+        return model
+    called = y & (~free | (model.probabilities(x) >= model.threshold))
+    return replace(model, min_word_cosine=float(cosine[called].min(initial=1.0)))
 
 
 def fit_on(rows: list[dict], seed: int) -> CopyVerifier:
@@ -133,7 +155,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help=f"fit on every dev topic and write {MODEL_FILE.name}")
     args = parser.parse_args()
     rows = read_dev(args.data)
-    x, y, topic, free = labelled_pairs(rows, args.seed)
+    x, y, topic, free, cosine = labelled_pairs(rows, args.seed)
     print(f"{len(y)} labelled pairs, {int(y.sum())} of them copies; {int(free.sum())} no rule proves, "
           f"{int((free & y).sum())} of them copies")
     topics = sorted(set(topic))
@@ -141,17 +163,18 @@ def main() -> None:
     for k in range(args.folds):
         train = ~np.isin(topic, topics[k::args.folds])
         held = ~train & free
-        model = fit(x[train], y[train], topic[train], free[train])
+        model = fit(x[train], y[train], topic[train], free[train], cosine[train])
         called = model.probabilities(x[held]) >= model.threshold
         precision.append(float((y[held] & called).sum() / max(1, called.sum())))
         recall.append(float((y[held] & called).sum() / max(1, y[held].sum())))
-        print(f"  fold {k}: threshold {model.threshold:.3f}  precision {precision[-1]:.4f}  recall {recall[-1]:.3f}")
+        print(f"  fold {k}: threshold {model.threshold:.3f}  word cosine from {model.min_word_cosine:.3f}  "
+              f"precision {precision[-1]:.4f}  recall {recall[-1]:.3f}")
     print(f"held out: precision {statistics.mean(precision):.4f} ± {statistics.pstdev(precision):.4f}  "
           f"recall {statistics.mean(recall):.3f} ± {statistics.pstdev(recall):.3f}")
     if args.write:
-        model = fit(x, y, topic, free)
+        model = fit(x, y, topic, free, cosine)
         model.save(MODEL_FILE)
-        print(f"wrote {MODEL_FILE} (threshold {model.threshold:.3f}):",
+        print(f"wrote {MODEL_FILE} (threshold {model.threshold:.3f}, word cosine from {model.min_word_cosine:.4f}):",
               ", ".join(f"{f} {c:+.2f}" for f, c in zip(model.features, model.coef)))
 
 

@@ -26,7 +26,6 @@ STAGE_LABELS = {
     "copies": "finding copies",
     "embed_cache": "looking up and saving stories embedded before",
     "embed": "reading stories with the language model",
-    "late_copies": "finding copies among the new stories' nearest neighbours",
     "events": "grouping stories into events",
     "storylines": "grouping events into storylines",
     "tables": "preparing the tables",

@@ -33,7 +33,6 @@ import pyarrow as pa
 from pipeline import report, search
 from pipeline.config import Settings
 from pipeline.dedup import DuplicateResult, update_duplicates
-from pipeline.dedup.late import fold_late
 from pipeline.events.assign import EventResult, assign_events
 from pipeline.events.embed import cache_fill, cached_vectors, encode_batches, place
 from pipeline.events.storylines import storylines_of
@@ -181,7 +180,6 @@ def ingest_run(
     current = arrivals.current
     canonical = [a for a in current if dups.group_of[a.article_id] == a.article_id]
     vectors = embed_stories(stages, canonical, settings)
-    dups = stages.run("late_copies", fold_late, arrivals.new, canonical, dups, vectors, settings.dedup)
     events = stages.run("events", cluster_events, current, dups, vectors, arrivals.state, settings)
     events = stages.run("storylines", group_storylines, current, dups, events, vectors, arrivals.state, settings)
 

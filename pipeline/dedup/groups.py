@@ -22,7 +22,9 @@ import pyarrow as pa
 from pipeline.config import DedupConfig
 from pipeline.dedup import quality
 from pipeline.dedup.index import DuplicateIndex, seen_times
+from pipeline.dedup.neighbours import neighbour_pairs, word_bag
 from pipeline.dedup.sketch import MAX_BUCKET, Sketcher, candidate_pairs
+from pipeline.dedup.verifier import load_verifier
 from pipeline.dedup.verify import (
     Fingerprint,
     Rarity,
@@ -196,33 +198,55 @@ def update_duplicates(
             direct.add(aid)
         edges.append(edge(aid, canon, scores, method, rule))
 
-    # the cleanest member leads: a group this run made is handed to its most central least damaged member
     fresh = {a.article_id for a in new}
-    led: dict[str, dict[str, DuplicateEdge]] = {}
-    for e in edges:
-        if e.duplicate_of in fresh:
-            led.setdefault(e.duplicate_of, {})[e.article_id] = e
-    for head, copies in led.items():
-        eligible = [head] + [aid for aid, e in copies.items() if not e.rule.startswith(VIA)]
-        lead = central_member(eligible, list(copies), order.__getitem__, fp)
-        if lead == head:
-            continue
-        moved = [replace(copies[lead], article_id=head, duplicate_of=lead)]  # verified once, either way round
-        for aid, e in copies.items():
-            if aid == lead:
+
+    def hand_over(edges: list[DuplicateEdge], key: Callable[[str], tuple], heads: set[str]) -> list[DuplicateEdge]:
+        """The cleanest member leads: each group this run made with a canonical story in `heads` is
+        handed to its most central least damaged member (by `key`)."""
+        nonlocal n_verified
+        led: dict[str, dict[str, DuplicateEdge]] = {}
+        for e in edges:
+            if e.duplicate_of in heads:
+                led.setdefault(e.duplicate_of, {})[e.article_id] = e
+        for head, copies in led.items():
+            eligible = [head] + [aid for aid, e in copies.items() if not e.rule.startswith(VIA)]
+            lead = central_member(eligible, list(copies), key, fp)
+            if lead == head:
                 continue
-            n_verified += 1
-            scores, rule = verify(fp(aid), fp(lead), config, rarity)
-            if rule:
-                method = "exact" if by_id[aid].content_hash == by_id[lead].content_hash else "minhash"
-                moved.append(edge(aid, lead, scores, method, rule))
-            elif not e.rule.startswith(VIA):  # one step through the old head, which verified against the lead
-                moved.append(replace(e, duplicate_of=lead, rule=f"{VIA}{head}: {e.rule}"))
+            moved = [replace(copies[lead], article_id=head, duplicate_of=lead)]  # verified once, either way round
+            for aid, e in copies.items():
+                if aid == lead:
+                    continue
+                n_verified += 1
+                scores, rule = verify(fp(aid), fp(lead), config, rarity)
+                if rule:
+                    method = ("exact" if by_id[aid].content_hash == by_id[lead].content_hash
+                              else "minhash" if e.method == "exact" else e.method)
+                    moved.append(edge(aid, lead, scores, method, rule))
+                elif not e.rule.startswith(VIA):  # one step through the old head, which verified against the lead
+                    moved.append(replace(e, duplicate_of=lead, rule=f"{VIA}{head}: {e.rule}"))
+                else:
+                    break  # it would be two steps from the lead: the group stays as it is
             else:
-                break  # it would be two steps from the lead: the group stays as it is
-        else:
-            edges = [e for e in edges if e.duplicate_of != head] + moved
-            group_of.update((aid, lead) for aid in [head, *copies])
+                edges = [e for e in edges if e.duplicate_of != head] + moved
+                group_of.update((aid, lead) for aid in [head, *copies])
+        return edges
+
+    edges = hand_over(edges, order.__getitem__, fresh)
+    lead_keys: dict[str, tuple] = {}
+    lead_vocab: list[quality.Vocabulary] = []
+
+    def lead_key(aid: str) -> tuple:
+        """`canonical_key`, misread words counted against every story compared this run, once the
+        groups the word bags fold together are known."""
+        if aid not in lead_keys:
+            if not lead_vocab:
+                lead_vocab.append(quality.vocabulary(by_id[other].text for other in sorted(prints) if other in by_id))
+            lead_keys[aid] = canonical_key(by_id[aid], lead_vocab[0])
+        return lead_keys[aid]
+
+    edges = fold_by_word_bag(new, by_id, group_of, edges, prints, config, newest - window, lead_key)
+    edges = hand_over(edges, lead_key, {e.duplicate_of for e in edges if e.method == WORD_BAG} & fresh)
 
     index = index.extend(new, [group_of[a.article_id] for a in new], new_sigs)
     index = index.select(index.seen_at >= newest - window)  # new stories can be old too
@@ -231,6 +255,80 @@ def update_duplicates(
         edges=kept_edges + edges, group_of=group_of, canonical_reason=CANONICAL_REASON,
         index=index.to_table(sketcher), n_candidates=n_verified,
     )
+
+
+WORD_BAG = "word_bag"  # the method of a copy found among its word-bag neighbours
+
+
+def fold_by_word_bag(new: list[Article], by_id: dict[str, Article], group_of: dict[str, str],
+                     edges: list[DuplicateEdge], prints: dict[str, Fingerprint], config: DedupConfig,
+                     oldest: np.datetime64, key: Callable[[str], tuple]) -> list[DuplicateEdge]:
+    """`edges` with the groups this run made (a lone story, or a group of copies that found each other
+    but not their original) folded into the group of one of their canonical story's
+    `dedup.neighbours` nearest canonical stories by word bag (`neighbours`) that it verifies
+    against, most similar pairs first; `group_of` is updated. Of two new groups the one with the
+    less damaged canonical story leads; a stored group keeps its canonical story. A folded group's
+    members join through its old canonical story (which verified against the new one directly),
+    or by verifying against the new one themselves; a group where neither holds stays as it is.
+    `key` ranks stories as `canonical_key` does. `prints` holds the fingerprints made so far and
+    gains those of the stories compared here."""
+    fresh = {a.article_id for a in new}
+    members: dict[str, list[DuplicateEdge]] = {}
+    for e in edges:
+        members.setdefault(e.duplicate_of, []).append(e)
+    heads = [a.article_id for a in new if group_of[a.article_id] == a.article_id]
+    canonical = [aid for aid, group in group_of.items() if aid == group and aid in by_id]
+    if not heads or len(canonical) < 2 or config.neighbours == 0:
+        return edges
+    times = seen_times([by_id[aid] for aid in canonical]).astype(np.int64)
+    kept = [i for i, (aid, t) in enumerate(zip(canonical, times)) if aid in fresh or t >= oldest.astype(np.int64)]
+    canonical, times = [canonical[i] for i in kept], times[kept]
+    position = {aid: i for i, aid in enumerate(canonical)}
+    bags = [prints[aid].words.ids if aid in prints else word_bag(by_id[aid].text) for aid in canonical]
+    verifier = load_verifier(config.verifier)  # its copies, and the rules', were never farther than this
+    pairs = neighbour_pairs([position[aid] for aid in heads], bags, times, np.arange(len(canonical)),
+                            config.neighbours, int(config.window_days * 86400e6),
+                            verifier.min_word_cosine if verifier else 0.0)
+    involved = sorted({canonical[i] for _, a, b in pairs for i in (a, b)})
+    todo = [aid for aid in involved if aid not in prints]
+    prints.update(zip(todo, fingerprints([by_id[aid] for aid in todo], config.shingle_words)))
+    rarity = Rarity([prints[aid] for aid in involved])  # weighed among the stories compared here
+
+    def regrouped(head: str, lead: str) -> list[DuplicateEdge] | None:
+        out = []
+        for e in members.get(head, []):
+            if not e.rule.startswith(VIA):
+                out.append(replace(e, duplicate_of=lead, rule=f"{VIA}{head}: {e.rule}"))
+                continue
+            scores, rule = verify(prints[e.article_id], prints[lead], config, rarity)
+            if not rule:
+                return None  # two steps from the new canonical story: the group stays as it is
+            out.append(edge(e.article_id, lead, scores, WORD_BAG, rule))
+        return out
+
+    moved: set[str] = set()  # folded into another group: no longer a canonical story
+    leading: set[str] = set()  # took a group in: stays the canonical story it is
+    for _, i, j in pairs:
+        story, neighbour = canonical[i], canonical[j]
+        if story in moved or neighbour in moved:
+            continue
+        scores, rule = verify(prints[story], prints[neighbour], config, rarity)
+        if not rule:
+            continue
+        head, lead = story, neighbour
+        if neighbour in fresh and neighbour not in leading and key(story) < key(neighbour):
+            head, lead = neighbour, story  # two new groups: the less damaged leads
+        if head in leading:
+            continue
+        joined = regrouped(head, lead)
+        if joined is None:
+            continue
+        edges = [e for e in edges if e.duplicate_of != head] + [edge(head, lead, scores, WORD_BAG, rule)] + joined
+        members.setdefault(lead, []).extend(joined)
+        group_of.update((aid, lead) for aid in [head, *(e.article_id for e in joined)])
+        moved.add(head)
+        leading.add(lead)
+    return edges
 
 
 def edge(aid: str, canon: str, scores: Scores, method: str, rule: str) -> DuplicateEdge:

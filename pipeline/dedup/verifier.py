@@ -64,7 +64,7 @@ class WordSet:
     the hashes of every word's `one_edit_keys` with the position of the word each came from, made
     when first asked for: only the few pairs that could be copies need them."""
 
-    __slots__ = ("words", "ids", "_keys")
+    __slots__ = ("words", "ids", "long", "_keys")
 
     def __init__(self, words: Iterable[str]):
         distinct = list(set(words))
@@ -72,6 +72,7 @@ class WordSet:
         order = np.argsort(ids, kind="stable")
         self.words = [distinct[i] for i in order]
         self.ids = ids[order]
+        self.long = np.fromiter((len(w) >= MIN_MISSPELT for w in self.words), bool, len(self.words))
         self._keys: tuple[np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
@@ -96,22 +97,34 @@ def misspelt_share(a: WordSet, b: WordSet) -> float:
     what a damaged copy's differences are made of, where another outlet's rewrite differs by
     words of its own."""
     small, large = (a, b) if len(a) <= len(b) else (b, a)
-    long_word = np.fromiter((len(w) >= MIN_MISSPELT for w in large.words), bool, len(large))
-    lacking = long_word & ~np.isin(large.ids, small.ids, assume_unique=True)
-    if not lacking.any():
+    lacking = large.long & ~found_in(large.ids, small.ids)
+    n_lacking = int(lacking.sum())
+    if not n_lacking:
         return 0.0
     small_keys, small_word = small.edit_keys()
-    pool = small_keys[~np.isin(small.ids, large.ids, assume_unique=True)[small_word]]
+    pool = np.sort(small_keys[~found_in(small.ids, large.ids)[small_word]])
     large_keys, large_word = large.edit_keys()
     asked = lacking[large_word]
-    explained = np.unique(large_word[asked][np.isin(large_keys[asked], pool)])
-    return len(explained) / int(lacking.sum())
+    explained = np.zeros(len(large), bool)
+    explained[large_word[asked][found_in(large_keys[asked], pool)]] = True
+    return int(explained.sum()) / n_lacking
+
+
+def found_in(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Which values of `a` the sorted array `b` holds (a binary search each: cheaper than sorting
+    both together, as `np.isin` and `np.intersect1d` do)."""
+    if not len(b):
+        return np.zeros(len(a), dtype=bool)
+    at = np.minimum(np.searchsorted(b, a), len(b) - 1)
+    return b[at] == a
 
 
 @dataclass(frozen=True)
 class CopyVerifier:
-    """A logistic model on `FEATURES` (standardized by `mean` and `scale`) and the probability
-    from which it calls a pair a copy."""
+    """A logistic model on `FEATURES` (standardized by `mean` and `scale`), the probability from
+    which it calls a pair a copy, and the lowest word-bag cosine (`neighbours`) of any copy it or
+    a rule called among the pairs it was fitted on: a word-bag neighbour farther than that is not
+    worth verifying."""
 
     features: tuple[str, ...]
     mean: tuple[float, ...]
@@ -119,6 +132,7 @@ class CopyVerifier:
     coef: tuple[float, ...]
     intercept: float
     threshold: float
+    min_word_cosine: float = 0.0
 
     def probability(self, values: dict[str, float]) -> float:
         z = self.intercept + sum(c * (values[f] - m) / s
@@ -139,7 +153,8 @@ class CopyVerifier:
         return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
     @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray, threshold: float, c: float = 1.0) -> "CopyVerifier":
+    def fit(cls, x: np.ndarray, y: np.ndarray, threshold: float, c: float = 1.0,
+            min_word_cosine: float = 0.0) -> "CopyVerifier":
         """Fitted on labelled pairs: `x` in `FEATURES` order, `y` true for copies.
 
         Every score but the two lengths can only raise the odds of a copy: a score the fit would
@@ -162,12 +177,13 @@ class CopyVerifier:
             used.remove(min(against, key=weights.__getitem__))
         return cls(FEATURES, tuple(map(float, mean)), tuple(map(float, scale)),
                    tuple(float(weights.get(i, 0.0)) for i in range(len(FEATURES))), float(model.intercept_[0]),
-                   float(threshold))
+                   float(threshold), float(min_word_cosine))
 
     def save(self, path: Path) -> None:
         fields = asdict(self)
         rounded = {k: [round(v, 6) for v in fields[k]] if k in ("mean", "scale", "coef") else fields[k] for k in fields}
         rounded["intercept"] = round(self.intercept, 6)
+        rounded["min_word_cosine"] = math.floor(self.min_word_cosine * 1e4) / 1e4  # rounded down: keeps every copy
         path.write_text(json.dumps(rounded, indent=1) + "\n")
 
     @classmethod

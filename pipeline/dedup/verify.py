@@ -18,7 +18,15 @@ import numpy as np
 from pipeline.config import DedupConfig
 from pipeline.dedup.quality import fold_word
 from pipeline.dedup.sketch import GRAM, _fmix64, all_gram_codes, fold_texts
-from pipeline.dedup.verifier import CopyVerifier, WordSet, load_verifier, misspelt_share, near_pairs, word_hashes
+from pipeline.dedup.verifier import (
+    CopyVerifier,
+    WordSet,
+    found_in,
+    load_verifier,
+    misspelt_share,
+    near_pairs,
+    word_hashes,
+)
 from pipeline.records import Article
 
 WORD = re.compile(r"\w+", re.UNICODE)
@@ -187,15 +195,6 @@ class Scores:
     char_containment: float
     paragraph_containment: float = 0.0
     char_jaccard: float = 0.0
-
-
-def found_in(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Which values of `a` the sorted unique array `b` holds (a binary search each: cheaper than
-    sorting both together, as `np.intersect1d` does)."""
-    if not len(b):
-        return np.zeros(len(a), dtype=bool)
-    at = np.minimum(np.searchsorted(b, a), len(b) - 1)
-    return b[at] == a
 
 
 def overlap(a: np.ndarray, b: np.ndarray, weights_a: np.ndarray | None = None,

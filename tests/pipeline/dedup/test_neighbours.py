@@ -1,4 +1,4 @@
-"""Late folding in a real run: copies the sketches miss, found among their embedding neighbours."""
+"""Word-bag neighbours in a real run: copies the sketches miss, found among the stories sharing their words."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,7 @@ from datetime import timedelta
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.config import Settings
+from pipeline.config import DedupConfig, Settings
 from pipeline.dedup import find_duplicates
 from pipeline.ingest.normalize import normalize
 from pipeline.run import run_ingest
@@ -31,7 +31,7 @@ def stored(data, name: str) -> list[dict]:
     return pq.read_table(data / "current" / f"{name}.parquet").to_pylist()
 
 
-def test_copies_the_sketches_miss_join_their_original_through_its_embedding(seed_stories, tmp_path):
+def test_copies_the_sketches_miss_join_their_original_through_its_word_bag(seed_stories, tmp_path):
     rng = random.Random(2)
     originals = seed_stories[1:4]
     rows = [{"id": f"{s.source_id}-copy", "title": s.title, "body": swapped_and_mistyped(s.body, rng),
@@ -40,7 +40,7 @@ def test_copies_the_sketches_miss_join_their_original_through_its_embedding(seed
     # the sketches alone find none of them
     copies = normalize([s for s in seed_stories] + [o.__class__(source_id=r["id"], body=r["body"], title=r["title"])
                                                      for o, r in zip(originals, rows)])
-    alone = find_duplicates(copies).group_of
+    alone = find_duplicates(copies, DedupConfig(neighbours=0)).group_of
     assert all(alone[a.article_id] == a.article_id for a in copies)
 
     def run(data, **dedup) -> tuple[dict, dict]:
@@ -57,11 +57,11 @@ def test_copies_the_sketches_miss_join_their_original_through_its_embedding(seed
     assert len(folded) >= 2  # damage this heavy may keep one beyond the verifier
     for original, row in zip(originals, rows):
         if row["id"] in folded:
-            assert edges[row["id"]][:2] == (original.source_id, "embedding")
+            assert edges[row["id"]][:2] == (original.source_id, "word_bag")
             assert events[row["id"]] == events[original.source_id]
     seeds = sorted(s.source_id for s in seed_stories)
     assert len({events[s] for s in seeds[:3]}) == 1 and len({events[s] for s in seeds}) == 3
     assert not any(s in edges for s in seeds)
 
-    without, _ = run(tmp_path / "without", embedding_neighbours=0)
+    without, _ = run(tmp_path / "without", neighbours=0)
     assert not any(copy in without for copy in folded)
