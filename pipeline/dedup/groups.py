@@ -292,7 +292,7 @@ def fold_by_word_bag(new: list[Article], by_id: dict[str, Article], group_of: di
     involved = sorted({canonical[i] for _, a, b in pairs for i in (a, b)})
     todo = [aid for aid in involved if aid not in prints]
     prints.update(zip(todo, fingerprints([by_id[aid] for aid in todo], config.shingle_words)))
-    rarity = Rarity([prints[aid] for aid in involved])  # weighed among the stories compared here
+    rarity = Rarity(list(prints.values()))  # weighed among every story compared this run
 
     def regrouped(head: str, lead: str) -> list[DuplicateEdge] | None:
         out = []
