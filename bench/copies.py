@@ -362,9 +362,17 @@ def main() -> None:
         return
     started = time.perf_counter()
     print(f"copies held out: {args.folds} folds grouped by topic; mean ± std over folds")
-    if args.baseline:
-        show(f"stage at {args.baseline}", baseline(args))
-    show("stage in this tree", measure(args))
+    before = baseline(args) if args.baseline else None
+    if before:
+        show(f"stage at {args.baseline}", json.loads(json.dumps(before)))
+    after = measure(args)
+    show("stage in this tree", json.loads(json.dumps(after)))
+    if before:
+        print(f"ARI against {args.baseline}, paired by fold (mean ± std of the differences):")
+        for key, per_fold in after["folds"].items():
+            if key in before["folds"] and key != "char_jaccard":
+                delta = [a[0] - b[0] for a, b in zip(per_fold, before["folds"][key])]
+                print(f"  {key:16s} {statistics.mean(delta):+.3f} ± {statistics.pstdev(delta):.3f}")
     print(f"({time.perf_counter() - started:.0f} s)")
 
 
