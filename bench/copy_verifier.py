@@ -74,7 +74,7 @@ def labelled_pairs(rows: list[dict], seed: int,
     prints = dict(zip((a.source_id for a in articles), fingerprints(articles, DedupConfig().shingle_words)))
     rarity = Rarity(list(prints.values()))
     position = {sid: i for i, sid in enumerate(prints)}
-    rows_tfidf = word_bag_rows(list(prints.values()))
+    rows_tfidf = word_bag_rows([a.text for a in articles if a.source_id in prints])
     items: dict[str, list[str]] = {}
     for sid in prints:
         items.setdefault(origin[sid]["id"], []).append(sid)
@@ -107,14 +107,14 @@ def labelled_pairs(rows: list[dict], seed: int,
             np.array(cosine, dtype=np.float64))
 
 
-def word_bag_rows(prints: list):
-    """The fingerprints' word bags as TF-IDF rows (`pipeline.dedup.neighbours`); None for a stage
-    without word-bag neighbours (a baseline ref)."""
+def word_bag_rows(texts: list[str]):
+    """The texts' word bags as TF-IDF rows (`pipeline.dedup.neighbours`); None for a stage without
+    word-bag neighbours (a baseline ref)."""
     try:
-        from pipeline.dedup.neighbours import tfidf_rows
+        from pipeline.dedup.neighbours import tfidf_rows, word_bags
     except ImportError:
         return None
-    return tfidf_rows([f.words.ids for f in prints])
+    return tfidf_rows(word_bags(texts))
 
 
 def threshold_for(p: np.ndarray, y: np.ndarray, precision: float = PRECISION) -> float:

@@ -22,7 +22,7 @@ import pyarrow as pa
 from pipeline.config import DedupConfig
 from pipeline.dedup import quality
 from pipeline.dedup.index import DuplicateIndex, seen_times
-from pipeline.dedup.neighbours import neighbour_pairs, word_bag
+from pipeline.dedup.neighbours import neighbour_pairs, word_bags
 from pipeline.dedup.sketch import MAX_BUCKET, Sketcher, candidate_pairs
 from pipeline.dedup.verifier import load_verifier
 from pipeline.dedup.verify import (
@@ -284,7 +284,7 @@ def fold_by_word_bag(new: list[Article], by_id: dict[str, Article], group_of: di
     kept = [i for i, (aid, t) in enumerate(zip(canonical, times)) if aid in fresh or t >= oldest.astype(np.int64)]
     canonical, times = [canonical[i] for i in kept], times[kept]
     position = {aid: i for i, aid in enumerate(canonical)}
-    bags = [prints[aid].words.ids if aid in prints else word_bag(by_id[aid].text) for aid in canonical]
+    bags = word_bags([by_id[aid].text for aid in canonical])
     verifier = load_verifier(config.verifier)  # its copies, and the rules', were never farther than this
     pairs = neighbour_pairs([position[aid] for aid in heads], bags, times, np.arange(len(canonical)),
                             config.neighbours, int(config.window_days * 86400e6),
