@@ -245,7 +245,8 @@ def update_duplicates(
             lead_keys[aid] = canonical_key(by_id[aid], lead_vocab[0])
         return lead_keys[aid]
 
-    edges = fold_by_word_bag(new, by_id, group_of, edges, prints, config, newest - window, lead_key)
+    edges, n_pairs = fold_by_word_bag(new, by_id, group_of, edges, prints, config, newest - window, lead_key)
+    n_verified += n_pairs
     edges = hand_over(edges, lead_key, {e.duplicate_of for e in edges if e.method == WORD_BAG} & fresh)
 
     index = index.extend(new, [group_of[a.article_id] for a in new], new_sigs)
@@ -262,7 +263,7 @@ WORD_BAG = "word_bag"  # the method of a copy found among its word-bag neighbour
 
 def fold_by_word_bag(new: list[Article], by_id: dict[str, Article], group_of: dict[str, str],
                      edges: list[DuplicateEdge], prints: dict[str, Fingerprint], config: DedupConfig,
-                     oldest: np.datetime64, key: Callable[[str], tuple]) -> list[DuplicateEdge]:
+                     oldest: np.datetime64, key: Callable[[str], tuple]) -> tuple[list[DuplicateEdge], int]:
     """`edges` with the groups this run made (a lone story, or a group of copies that found each other
     but not their original) folded into the group of one of their canonical story's
     `dedup.neighbours` nearest canonical stories by word bag (`neighbours`) that it verifies
@@ -271,7 +272,7 @@ def fold_by_word_bag(new: list[Article], by_id: dict[str, Article], group_of: di
     members join through its old canonical story (which verified against the new one directly),
     or by verifying against the new one themselves; a group where neither holds stays as it is.
     `key` ranks stories as `canonical_key` does. `prints` holds the fingerprints made so far and
-    gains those of the stories compared here."""
+    gains those of the stories compared here. Also: how many pairs were verified."""
     fresh = {a.article_id for a in new}
     members: dict[str, list[DuplicateEdge]] = {}
     for e in edges:
@@ -279,7 +280,7 @@ def fold_by_word_bag(new: list[Article], by_id: dict[str, Article], group_of: di
     heads = [a.article_id for a in new if group_of[a.article_id] == a.article_id]
     canonical = [aid for aid, group in group_of.items() if aid == group and aid in by_id]
     if not heads or len(canonical) < 2 or config.neighbours == 0:
-        return edges
+        return edges, 0
     times = seen_times([by_id[aid] for aid in canonical]).astype(np.int64)
     kept = [i for i, (aid, t) in enumerate(zip(canonical, times)) if aid in fresh or t >= oldest.astype(np.int64)]
     canonical, times = [canonical[i] for i in kept], times[kept]
@@ -324,11 +325,10 @@ def fold_by_word_bag(new: list[Article], by_id: dict[str, Article], group_of: di
         if joined is None:
             continue
         edges = [e for e in edges if e.duplicate_of != head] + [edge(head, lead, scores, WORD_BAG, rule)] + joined
-        members.setdefault(lead, []).extend(joined)
         group_of.update((aid, lead) for aid in [head, *(e.article_id for e in joined)])
         moved.add(head)
         leading.add(lead)
-    return edges
+    return edges, len(pairs)
 
 
 def edge(aid: str, canon: str, scores: Scores, method: str, rule: str) -> DuplicateEdge:

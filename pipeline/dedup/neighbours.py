@@ -3,11 +3,12 @@
 A copy with most neighbouring words swapped or mistyped, or scanned badly, keeps few of its
 original's character 9-grams across word boundaries, so MinHash seldom makes the pair a
 candidate. It still keeps most of the original's words, and above all its rare ones (names,
-numbers, places), in any order. So each new story that the sketches left alone is compared, as
-a bag of folded words (`quality.fold_word`: OCR look-alikes agree) weighed by TF-IDF over the
-window's stories, with every canonical story within `dedup.window_days`; its
-`dedup.neighbours` nearest become candidates, verified as any other pair (`verify`: the rules,
-then the learned verifier). Not sentence embeddings: they come only after this stage (and every
+numbers, places), in any order. So the canonical story of each group the run made (a lone story,
+or copies that found each other but not their original) is compared, as a bag of folded words
+(OCR look-alikes and doubled letters read alike) weighed by TF-IDF over the window's canonical
+stories, with every canonical story within `dedup.window_days`; its `dedup.neighbours` nearest
+become candidates, verified as any other pair (`verify`: the rules, then the learned verifier;
+`groups.fold_by_word_bag`). Not sentence embeddings: they come only after this stage (and every
 copy folded here is one story fewer to embed), and a keyboard-mangled copy's embedding places its
 original among its nearest less often than its word bag does.
 """
@@ -21,10 +22,10 @@ from pipeline.dedup.verifier import word_hashes
 BLOCK = 1024  # stories compared per matrix product: bounded memory against a large window
 
 
-# As `quality.fold_word` folds a word, on bytes: look-alikes to one letter, any other ASCII byte
-# but a letter or digit to a space (non-ASCII bytes stay word bytes).
-WORD_BYTES = bytes.maketrans(b"0a1i5cfb", b"oollseth").translate(
-    bytes.maketrans(bytes(c for c in range(128) if not chr(c).isalnum()), b" " * sum(not chr(c).isalnum() for c in range(128))))
+NON_WORD = bytes(c for c in range(128) if not chr(c).isalnum())
+# as `quality.fold_word` folds a word, on bytes: look-alikes to one letter; any ASCII byte but a
+# letter or digit to a space (other bytes are letters of other scripts)
+WORD_BYTES = bytes.maketrans(b"0a1i5cfb" + NON_WORD, b"oollseth" + b" " * len(NON_WORD))
 
 
 def word_bags(texts: list[str]) -> list[np.ndarray]:

@@ -50,12 +50,7 @@ DOUBLED = re.compile(r"(\w)\1+")
 @functools.lru_cache(maxsize=1 << 16)  # a run's words recur from story to story
 def fold_word(word: str) -> str:
     """The word with OCR look-alikes folded and doubled letters collapsed: misreadings of one word agree."""
-    return fold_text(word)
-
-
-def fold_text(text: str) -> str:
-    """`fold_word` of every word at once: no fold joins or splits words."""
-    return DOUBLED.sub(r"\1", text.translate(LOOKALIKES).replace("rn", "m").replace("ri", "n"))
+    return DOUBLED.sub(r"\1", word.translate(LOOKALIKES).replace("rn", "m").replace("ri", "n"))
 
 
 SLIP_MIN = 5  # letters a word needs before a slipped letter is told from another word

@@ -153,8 +153,7 @@ class CopyVerifier:
         return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
     @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray, threshold: float, c: float = 1.0,
-            min_word_cosine: float = 0.0) -> "CopyVerifier":
+    def fit(cls, x: np.ndarray, y: np.ndarray, threshold: float, c: float = 1.0) -> "CopyVerifier":
         """Fitted on labelled pairs: `x` in `FEATURES` order, `y` true for copies.
 
         Every score but the two lengths can only raise the odds of a copy: a score the fit would
@@ -177,7 +176,7 @@ class CopyVerifier:
             used.remove(min(against, key=weights.__getitem__))
         return cls(FEATURES, tuple(map(float, mean)), tuple(map(float, scale)),
                    tuple(float(weights.get(i, 0.0)) for i in range(len(FEATURES))), float(model.intercept_[0]),
-                   float(threshold), float(min_word_cosine))
+                   float(threshold))
 
     def save(self, path: Path) -> None:
         fields = asdict(self)
