@@ -65,12 +65,16 @@ def neighbour_pairs(stories: list[int], bags: list[np.ndarray], times: np.ndarra
     pairs = []
     for first in range(0, len(stories), BLOCK):
         part = np.asarray(stories[first:first + BLOCK])
-        cosine = (rows[part] @ others).toarray()
-        cosine[part[:, None] == candidates[None, :]] = -np.inf
-        cosine[np.abs(times[part][:, None] - times[candidates][None, :]) > window_us] = -np.inf
-        cosine[(cosine <= 0) | (cosine < min_cosine)] = -np.inf
-        n = min(k, len(candidates))
-        nearest = np.argpartition(-cosine, n - 1, axis=1)[:, :n]
-        for r, story in enumerate(part.tolist()):
-            pairs += [(float(cosine[r, j]), story, int(candidates[j])) for j in nearest[r] if np.isfinite(cosine[r, j])]
+        product = rows[part] @ others  # only pairs with a word in common
+        product.data[product.data < min_cosine] = 0
+        product.eliminate_zeros()
+        product = product.tocoo()
+        row, column, cosine = product.row, product.col, product.data
+        story, neighbour = part[row], candidates[column]
+        near = (story != neighbour) & (np.abs(times[story] - times[neighbour]) <= window_us)
+        row, story, neighbour, cosine = row[near], story[near], neighbour[near], cosine[near]
+        order = np.lexsort((neighbour, -cosine, row))  # each story's nearest first
+        row, story, neighbour, cosine = row[order], story[order], neighbour[order], cosine[order]
+        nearest = np.arange(len(row)) - np.searchsorted(row, row) < k
+        pairs += zip(cosine[nearest].tolist(), story[nearest].tolist(), neighbour[nearest].tolist())
     return sorted(pairs, key=lambda p: (-p[0], p[1], p[2]))
