@@ -62,8 +62,9 @@ class DedupConfig(StageConfig):
     rare_share: float = Field(0.6, description="share of a rule's threshold that the same score, weighed by rarity "
                               "among the run's stories, must reach (an outlet's footer proves nothing)")
     min_tokens: int = Field(8, ge=1, description="stories with fewer words are never called copies")
-    neighbours: int = Field(5, ge=0, description="a new story no sketch matched is verified against this many "
-                            "canonical stories nearest it by word bag (TF-IDF cosine of folded words; 0: never)")
+    neighbours: int = Field(5, ge=0, description="a group the run made (a lone story, or copies without their "
+                            "original) is verified against this many canonical stories nearest its canonical story "
+                            "by word bag (TF-IDF cosine of folded words; 0: never)")
     verifier: str = Field("", description="the learned copy verifier for pairs no rule proves (JSON written by "
                           "bench/copy_verifier.py); empty: the one shipped; none: rules only")
     window_days: float = Field(7.0, gt=0, description="new stories are checked against stored ones this close in "
