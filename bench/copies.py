@@ -1,6 +1,6 @@
 """Held-out copies benchmark: copy groups on topics left out, for two damage generators, and stage speed.
 
-    .venv/bin/python bench/copies.py [--folds 5] [--baseline REF] [--skip speed]
+    .venv/bin/python bench/copies.py [--folds 5] [--baseline REF] [--skip speed | accuracy]
 
 The dev topics are split into `--folds` folds (grouped k-fold: every topic in one fold). No
 setting is fitted here, so each fold is simply scored on its own stories, as a run seeing only
@@ -311,7 +311,7 @@ def speeds(impl, rows: list[dict], n: int, runs: int, seed: int) -> dict[str, li
 def measure(args) -> dict:
     from pipeline import dedup
     rows = read_dev(args.data)
-    out = {"folds": held_out(dedup, rows, args.folds, args.seed)}
+    out = {"folds": {} if "accuracy" in args.skip else held_out(dedup, rows, args.folds, args.seed)}
     if "speed" not in args.skip:
         out["stories_per_cpu_s"] = speeds(dedup, rows, args.speed_size, args.runs, args.seed)
     return out
@@ -354,7 +354,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--speed-size", type=int, default=5000)
     parser.add_argument("--baseline", help="git ref whose stage is measured alongside, in the same run")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["speed"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["speed", "accuracy"])
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.json:
