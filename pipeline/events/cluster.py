@@ -19,7 +19,6 @@ import numpy as np
 from scipy import sparse
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.sparse.csgraph import connected_components
-from scipy.spatial.distance import squareform
 
 CLUSTERERS = ("average", "hdbscan")
 HDBSCAN_REACH = 0.05  # how far above the cut HDBSCAN may join stories into one cluster
@@ -44,24 +43,27 @@ def hdbscan_labels(distance: np.ndarray, max_distance: float) -> np.ndarray:
     HDBSCAN calls noise and close to nothing is an event of one."""
     from sklearn.cluster import HDBSCAN  # imported on first use: the average clusterer needs none of it
 
-    def part_labels(part: np.ndarray) -> np.ndarray:
-        found = HDBSCAN(min_cluster_size=2, min_samples=1, metric="precomputed", allow_single_cluster=True,
-                        copy=True).fit_predict(part.astype(np.float64))
+    def part_labels(distance: np.ndarray, members: np.ndarray) -> np.ndarray:
+        part = distance if len(members) == len(distance) else distance[np.ix_(members, members)]
         n = len(part)
+        within = sparse.csr_matrix(part <= max_distance)
+        # a float64 copy of our own for HDBSCAN to work in: no second copy of it (copy=False)
+        found = HDBSCAN(min_cluster_size=2, min_samples=1, metric="precomputed", allow_single_cluster=True,
+                        copy=False).fit_predict(part.astype(np.float64))
         members = np.flatnonzero(found >= 0)
         # each story of an HDBSCAN cluster linked to the cluster's first story, plus every pair within the cut
         first = np.full(int(found.max()) + 1 if len(members) else 0, -1)
         for i in members[::-1]:
             first[found[i]] = i
         links = sparse.csr_matrix((np.ones(len(members)), (members, first[found[members]])), shape=(n, n))
-        return connected_components(links + sparse.csr_matrix(part <= max_distance), directed=False)[1]
+        return connected_components(links + within, directed=False)[1]
 
     return _by_part(distance, max_distance + HDBSCAN_REACH, part_labels)
 
 
 def _by_part(distance: np.ndarray, max_distance: float, part_labels) -> np.ndarray:
-    """Labels from `part_labels` (a square distance block -> labels 0..) run on each connected
-    part of the graph of pairs within `max_distance`, numbered apart."""
+    """Labels from `part_labels` (the distances and the positions of one part -> labels 0..) run
+    on each connected part of the graph of pairs within `max_distance`, numbered apart."""
     n = len(distance)
     labels = np.zeros(n, dtype=int)
     if n < 2:
@@ -71,7 +73,7 @@ def _by_part(distance: np.ndarray, max_distance: float, part_labels) -> np.ndarr
     starts = np.flatnonzero(np.r_[True, np.diff(part[order]) != 0])
     next_label = 0
     for members in np.split(order, starts[1:]):
-        found = np.zeros(1, dtype=int) if len(members) == 1 else part_labels(distance[np.ix_(members, members)])
+        found = np.zeros(1, dtype=int) if len(members) == 1 else part_labels(distance, members)
         labels[members] = found + next_label
         next_label += int(found.max()) + 1
     return labels
@@ -85,12 +87,26 @@ def average_labels(distance: np.ndarray, max_distance: float) -> np.ndarray:
     linked on its own: far cheaper than one linkage over the window when topics are many.
     """
 
-    def part_labels(part: np.ndarray) -> np.ndarray:
-        # distance is symmetric: the condensed form takes its upper triangle
-        condensed = squareform(part, checks=False).astype(np.float64)
-        return fcluster(linkage(condensed, method="average"), t=max_distance, criterion="distance") - 1
+    def part_labels(distance: np.ndarray, members: np.ndarray) -> np.ndarray:
+        return fcluster(linkage(condensed(distance, members), method="average"), t=max_distance,
+                        criterion="distance") - 1
 
     return _by_part(distance, max_distance, part_labels)
+
+
+def condensed(distance: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """The upper triangle of the symmetric `distance` among `members` (sorted positions), row by
+    row as float64: the form `linkage` takes. Built straight from the rows, with no square block
+    of the part and no float32 copy of it in between: a part can be most of a 10,000-story window."""
+    k = len(members)
+    out = np.empty(k * (k - 1) // 2, dtype=np.float64)
+    whole = k == len(distance)  # members are sorted and distinct: all of them, in order
+    at = 0
+    for i in range(k - 1):
+        row = distance[i, i + 1:] if whole else distance[members[i], members[i + 1:]]
+        out[at:at + k - 1 - i] = row
+        at += k - 1 - i
+    return out
 
 
 def new_id(prefix: str, founder: str, taken: set[str]) -> str:
