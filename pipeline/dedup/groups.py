@@ -139,6 +139,7 @@ def update_duplicates(
                                                         for aid in twins if aid in by_id}
     needed |= {group_of[aid] for aid in needed if group_of.get(aid) in by_id}
     needed = sorted(needed)
+    needed += rarity_sample([aid for aid in ids if aid in by_id and group_of.get(aid, aid) == aid], set(needed))
     prints = dict(zip(needed, fingerprints([by_id[aid] for aid in needed], config.shingle_words)))
     rarity = Rarity(list(prints.values()))
 
@@ -278,7 +279,7 @@ def fold_by_word_bag(new: list[Article], by_id: dict[str, Article], group_of: di
     for e in edges:
         members.setdefault(e.duplicate_of, []).append(e)
     heads = [a.article_id for a in new if group_of[a.article_id] == a.article_id]
-    canonical = [aid for aid, group in group_of.items() if aid == group and aid in by_id]
+    canonical = sorted(aid for aid, group in group_of.items() if aid == group and aid in by_id)  # any run, one order
     if not heads or len(canonical) < 2 or config.neighbours == 0:
         return edges, 0
     times = seen_times([by_id[aid] for aid in canonical]).astype(np.int64)
@@ -309,10 +310,12 @@ def fold_by_word_bag(new: list[Article], by_id: dict[str, Article], group_of: di
 
     moved: set[str] = set()  # folded into another group: no longer a canonical story
     leading: set[str] = set()  # took a group in: stays the canonical story it is
+    verified: set[tuple[int, int]] = set()  # two groups nearest each other come as two pairs: verified once
     for _, i, j in pairs:
         story, neighbour = canonical[i], canonical[j]
-        if story in moved or neighbour in moved:
+        if story in moved or neighbour in moved or (min(i, j), max(i, j)) in verified:
             continue
+        verified.add((min(i, j), max(i, j)))
         scores, rule = verify(prints[story], prints[neighbour], config, rarity)
         if not rule:
             continue
@@ -328,7 +331,20 @@ def fold_by_word_bag(new: list[Article], by_id: dict[str, Article], group_of: di
         group_of.update((aid, lead) for aid in [head, *(e.article_id for e in joined)])
         moved.add(head)
         leading.add(lead)
-    return edges, len(pairs)
+    return edges, len(verified)
+
+
+RARITY_SAMPLE = 256  # canonical stories of the window weighed along with those a run compares
+
+
+def rarity_sample(canonical: list[str], compared: set[str]) -> list[str]:
+    """Up to `RARITY_SAMPLE` of the window's `canonical` stories not in `compared`, evenly spread
+    over them in id order, to weigh rarity among (`Rarity`) along with the stories compared. Why:
+    in a small run the stories compared are a handful, often copies of one another, and words
+    that only they and their original share then look common: a copy's damage outweighed what it
+    shares with its original, and it stayed alone because a second copy came in the same run."""
+    pool = sorted(set(canonical) - compared)
+    return pool[::max(1, -(-len(pool) // RARITY_SAMPLE))]
 
 
 def edge(aid: str, canon: str, scores: Scores, method: str, rule: str) -> DuplicateEdge:

@@ -6,6 +6,7 @@ import pytest
 
 from pipeline.config import DedupConfig, Settings
 from pipeline.dedup import find_duplicates, sketch
+from pipeline.dedup.groups import update_duplicates
 from pipeline.dedup.sketch import Sketcher
 from pipeline.dedup.verify import fingerprint, verify
 from pipeline.events.assign import EventResult
@@ -260,3 +261,23 @@ def test_a_footer_many_stories_carry_makes_none_of_them_copies():
     groups = [result.group_of[a.article_id] for a in articles]
     assert len(set(groups[:len(BRIEFS)])) == len(BRIEFS)  # no brief folded into another
     assert groups[-1] == groups[0]  # the real copy still is
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_damaged_copies_in_a_small_run_join_their_stored_original(seed_stories, seed):
+    # A scheduled run brings one or two mangled copies of a story the store already holds among
+    # hundreds of others. Rarity is weighed among a sample of the window too, not among the few
+    # stories the run compares: there, the words the copies share with their original looked
+    # common and the copies' damage outweighed them.
+    rng = random.Random(seed)
+    original = seed_stories[seed]
+    salad = synth.word_salad_stories([s.body for s in seed_stories], 300, random.Random(1))
+    others = [RawStory(source_id=s["id"], body=s["body"], title=s["title"], source="wire",
+                       published_at=original.published_at + timedelta(minutes=i)) for i, s in enumerate(salad)]
+    stored = normalize([original, *others])
+    window = find_duplicates(stored)
+    first = synth.damage(original.body, "typos", "medium", rng)
+    copies = normalize([copy_of(original, "a", first), copy_of(original, "b", synth.damage(first, "typos", "light", rng))])
+    for run in (copies[:1], copies):
+        result = update_duplicates(run, stored, window.group_of, window.edges, window.index, CONFIG)
+        assert {result.group_of[c.article_id] for c in run} == {stored[0].article_id}

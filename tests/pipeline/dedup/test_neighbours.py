@@ -39,11 +39,12 @@ def test_copies_the_sketches_miss_join_their_original_through_its_word_bag(seed_
     rows = [{"id": f"{s.source_id}-copy", "title": s.title, "body": swapped_and_mistyped(s.body, rng),
              "published_at": (s.published_at + timedelta(hours=3)).isoformat()} for s in originals]
     (tmp_path / "copies.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    # the sketches alone find none of them
-    copies = normalize([s for s in seed_stories] + [o.__class__(source_id=r["id"], body=r["body"], title=r["title"])
-                                                     for o, r in zip(originals, rows)])
+    # which of them the sketches alone miss, the stories dated as the run dates them
+    copies = normalize([*seed_stories, *(replace(o, source_id=r["id"], body=r["body"], published_at=o.published_at
+                                                 + timedelta(hours=3)) for o, r in zip(originals, rows))])
     alone = find_duplicates(copies, DedupConfig(neighbours=0)).group_of
-    assert all(alone[a.article_id] == a.article_id for a in copies)
+    missed = {a.source_id for a in copies if a.source_id.endswith("-copy") and alone[a.article_id] == a.article_id}
+    assert missed
 
     def run(data, **dedup) -> tuple[dict, dict]:
         settings = Settings(data_dir=data).with_overrides({"dedup": dedup} if dedup else {})
@@ -56,17 +57,17 @@ def test_copies_the_sketches_miss_join_their_original_through_its_word_bag(seed_
 
     edges, events = run(tmp_path / "data")
     folded = [row["id"] for row in rows if row["id"] in edges]
-    assert len(folded) >= 2  # damage this heavy may keep one beyond the verifier
+    assert missed & set(folded)  # damage this heavy may keep some beyond the verifier
     for original, row in zip(originals, rows):
         if row["id"] in folded:
-            assert edges[row["id"]][:2] == (original.source_id, "word_bag")
+            assert edges[row["id"]][:2] == (original.source_id, "word_bag" if row["id"] in missed else "minhash")
             assert events[row["id"]] == events[original.source_id]
     seeds = sorted(s.source_id for s in seed_stories)
     assert len({events[s] for s in seeds[:3]}) == 1 and len({events[s] for s in seeds}) == 3
     assert not any(s in edges for s in seeds)
 
     without, _ = run(tmp_path / "without", neighbours=0)
-    assert not any(copy in without for copy in folded)
+    assert not any(copy in without for copy in missed)
 
 
 def test_copies_that_found_each_other_but_not_their_original_join_it_as_one_group(seed_stories):
