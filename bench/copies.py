@@ -1,6 +1,6 @@
 """Held-out copies benchmark: copy groups on topics left out, for two damage generators, and stage speed.
 
-    .venv/bin/python bench/copies.py [--folds 5] [--baseline REF] [--skip speed | accuracy]
+    .venv/bin/python bench/copies.py [--folds 5] [--baseline REF] [--in-runs N] [--skip speed | accuracy]
 
 The dev topics are split into `--folds` folds (grouped k-fold: every topic in one fold). No
 setting is fitted here, so each fold is simply scored on its own stories, as a run seeing only
@@ -23,6 +23,10 @@ Settings are the stage's defaults, except two things fitted on the fold's traini
 the char-gram Jaccard threshold (`dedup.char_jaccard`), chosen the way its default was (just
 above the highest Jaccard of two different stories of one event there), and the learned copy
 verifier (`dedup.verifier`), fitted by `bench.copy_verifier` on those topics' in-house copies.
+
+`--in-runs N` also scores every stream arriving in N incremental runs of equal size, oldest
+published first, each run folding its stories into what the runs before it stored, as
+scheduled ingestion does.
 
 `--baseline REF` runs the same figures (and speed) for the stage as it is at git ref REF
 (`git archive` of its `pipeline/` into a temporary folder, run in a subprocess), so before and
@@ -143,10 +147,12 @@ def truth_of(rows: list[dict]) -> dict[str, str]:
     return real_copy_groups(rows)[0]
 
 
-def score_fold(impl, rows: list[dict], kinds, seed: int, config=None) -> tuple[float, float, float, float]:
+def score_fold(impl, rows: list[dict], kinds, seed: int, config=None,
+               runs: int = 1) -> tuple[float, float, float, float]:
     """(ARI, precision, recall, led by a damaged copy) of the copy groups over `rows` and one copy
     of each per kind; the last is the share of groups holding an original and a copy of it that a
-    scanned or scrambled copy (a kind in `DAMAGED`) heads."""
+    scanned or scrambled copy (a kind in `DAMAGED`) heads. With `runs` > 1 the stories arrive in
+    that many incremental runs, in order of publication (`in_runs`)."""
     damaged = {name for name, _ in kinds if name.split("/")[0] in DAMAGED}
     rng = random.Random(seed)
     random.seed(seed)  # nlpaug draws from the global generators
@@ -168,7 +174,8 @@ def score_fold(impl, rows: list[dict], kinds, seed: int, config=None) -> tuple[f
             label[sid] = label[r["id"]]
     articles = normalize(stories, T0)
     sid_of = {a.article_id: a.source_id for a in articles}
-    result = with_late_folding(articles, impl.find_duplicates(articles, config), config)
+    result = (in_runs(impl, articles, runs, config) if runs > 1
+              else with_late_folding(articles, impl.find_duplicates(articles, config), config))
     pred = {sid_of[k]: v for k, v in result.group_of.items()}
     truth = {a.source_id: label[a.source_id] for a in articles}
     precision, recall, _ = pair_scores(pred, truth)
@@ -177,6 +184,25 @@ def score_fold(impl, rows: list[dict], kinds, seed: int, config=None) -> tuple[f
     with_copies = {pred[k] for k in keys if "~" in k and pred[k] == pred[k.split("~")[0]]}
     led_by_copy = sum("~" in head[g] and head[g].split("~", 1)[1] in damaged for g in with_copies) / max(1, len(with_copies))
     return adjusted_rand_score([truth[k] for k in keys], [pred[k] for k in keys]), precision, recall, led_by_copy
+
+
+def in_runs(impl, articles: list, runs: int, config=None):
+    """The copy groups after `articles` arrive in `runs` runs of equal size, oldest published
+    first, each run folding its stories into what the runs before it stored (as scheduled
+    ingestion does); late folding, where a baseline ref has it, is left out."""
+    from pipeline.config import DedupConfig
+    config = config or DedupConfig()
+    ordered = sorted(articles, key=lambda a: (a.published_at, a.article_id))
+    size = -(-len(ordered) // runs)
+    stored: list = []
+    group_of: dict = {}
+    edges: list = []
+    index = None
+    for first in range(0, len(ordered), size):
+        new = ordered[first:first + size]
+        result = impl.update_duplicates(new, stored, group_of, edges, index, config)
+        stored, group_of, edges, index = stored + new, result.group_of, result.edges, result.index
+    return result
 
 
 def late_folding():
@@ -225,7 +251,7 @@ def rewrite_char_jaccard(rows: list[dict]) -> float:
                 for a, b in itertools.combinations(ids, 2) if truth[a] != truth[b]), default=0.0)
 
 
-def held_out(impl, rows: list[dict], k: int, seed: int) -> dict:
+def held_out(impl, rows: list[dict], k: int, seed: int, runs: int = 1) -> dict:
     """{"generator/level": [(ari, precision, recall, led by a damaged copy) per fold]}, and, where
     the stage has the char-gram Jaccard rule, its threshold chosen on each fold's training topics
     (just above every rewrite pair there) under "char_jaccard"."""
@@ -252,8 +278,9 @@ def held_out(impl, rows: list[dict], k: int, seed: int) -> dict:
             kinds = damages(generator, level)
             if kinds is None:
                 continue
-            out[f"{generator}/{level}"] = [score_fold(impl, fold, kinds, seed + i, configs[i])
-                                           for i, fold in enumerate(folds)]
+            for n in (1, runs) if runs > 1 else (1,):
+                out[f"{generator}/{level}" + (f", {n} runs" if n > 1 else "")] = [
+                    score_fold(impl, fold, kinds, seed + i, configs[i], n) for i, fold in enumerate(folds)]
     return out
 
 
@@ -311,7 +338,7 @@ def speeds(impl, rows: list[dict], n: int, runs: int, seed: int) -> dict[str, li
 def measure(args) -> dict:
     from pipeline import dedup
     rows = read_dev(args.data)
-    out = {"folds": {} if "accuracy" in args.skip else held_out(dedup, rows, args.folds, args.seed)}
+    out = {"folds": {} if "accuracy" in args.skip else held_out(dedup, rows, args.folds, args.seed, args.in_runs)}
     if "speed" not in args.skip:
         out["stories_per_cpu_s"] = speeds(dedup, rows, args.speed_size, args.runs, args.seed)
     return out
@@ -325,6 +352,7 @@ def baseline(args) -> dict:
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
         cmd = [sys.executable, __file__, "--json", "--data", str(args.data), "--folds", str(args.folds),
                "--seed", str(args.seed), "--runs", str(args.runs), "--speed-size", str(args.speed_size),
+               "--in-runs", str(args.in_runs),
                "--skip", *args.skip]
         done = subprocess.run(cmd, env={**os.environ, "STORYFLOW_BENCH_IMPL": tmp}, check=True,
                               capture_output=True, text=True)
@@ -353,6 +381,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--speed-size", type=int, default=5000)
+    parser.add_argument("--in-runs", type=int, default=1, help="also score each stream arriving in this many "
+                        "incremental runs, oldest published first")
     parser.add_argument("--baseline", help="git ref whose stage is measured alongside, in the same run")
     parser.add_argument("--skip", nargs="*", default=[], choices=["speed", "accuracy"])
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)

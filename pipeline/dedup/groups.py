@@ -67,7 +67,8 @@ def canonical_key(article: Article, vocab: quality.Vocabulary | None = None) -> 
 
 VIA = "via member "
 CANONICAL_REASON = ("least damaged text (OCR-like, misread and repeated words), then most central among its copies, "
-                    "then most distinct body text, earliest published, cleanest text (kept once stored)")
+                    "then most distinct body text, earliest published, cleanest text (a stored one gives way to a "
+                    "story that outranks it and copies it)")
 
 
 @dataclass(slots=True)
@@ -91,7 +92,8 @@ def update_duplicates(
     """Fold `new` articles into the duplicate groups of `stored` ones.
 
     New stories are compared with each other and with every indexed story within
-    `config.window_days` of them; stored assignments never change. Index entries older
+    `config.window_days` of them; a stored group changes only when a new story takes it over
+    (a story that outranks its canonical story and copies it: `take_over`). Index entries older
     than the window (counted back from the newest story seen) expire. Stored articles
     missing from the index but inside the window (an older store, another sketch) are
     indexed again from their text. `new_signatures` are those of the `new` stories' texts
@@ -156,10 +158,21 @@ def update_duplicates(
     alone = {a.article_id for a in new if a.article_id not in partners and len(same_text[a.content_hash]) < 2}
     group_of.update((aid, aid) for aid in alone)
     grouped = [a for a in new if a.article_id not in alone]
-    vocab = quality.vocabulary(a.text for a in grouped)  # misread words are damage
+    vocab = quality.vocabulary(by_id[aid].text for aid in needed)  # misread words are damage
     order = {a.article_id: canonical_key(a, vocab) for a in grouped}
+
+    def key(aid: str) -> tuple:
+        if aid not in order:  # a stored story
+            order[aid] = canonical_key(by_id[aid], vocab)
+        return order[aid]
+
+    fresh = {a.article_id for a in new}
+    stored_edges = [e for e in previous_edges if e.article_id in stored_by_id]
+    takeovers: dict[str, list[tuple[str, Scores, str, str]]] = {}
     for article in sorted(grouped, key=lambda a: order[a.article_id]):
         aid = article.article_id
+        cleaner_than: list[tuple[str, Scores, str, str]] = []  # stored canonical stories it outranks
+        outranked = False  # by a stored canonical story it copies: it joins that group as before
         twins = {group_of[t] for t in same_text[article.content_hash] if t in group_of and t != aid}
         members: dict[str, list[str]] = {}
         for other in sorted(partners.get(aid, ())):
@@ -184,12 +197,22 @@ def update_duplicates(
                     if member_rule:
                         rule, closest = f"{VIA}{member}: {member_rule}", member
                         break
+            if rule and canon not in fresh:
+                if key(canon) < key(aid):
+                    outranked = True
+                elif closest == canon:
+                    cleaner_than.append((canon, scores, method, rule))
             if rule:
                 # the group whose story (the canonical, or the member it reached the group through)
                 # explains most of its text: a short story quoted whole in it explains little
                 rank = (method == "exact", share_found(fp(aid).grams, fp(closest).grams))
                 if best is None or rank > best[0]:
                     best = (rank, canon, scores, method, rule)
+        if cleaner_than and not outranked:  # it leads those groups from now on (`take_over`)
+            group_of[aid] = aid
+            direct.add(aid)
+            takeovers[aid] = cleaner_than
+            continue
         if best is None:
             group_of[aid] = aid
             continue
@@ -199,7 +222,37 @@ def update_duplicates(
             direct.add(aid)
         edges.append(edge(aid, canon, scores, method, rule))
 
-    fresh = {a.article_id for a in new}
+    def take_over(lead: str, heads: list[tuple[str, Scores, str, str]]) -> None:
+        """Stored groups whose canonical story `lead`, less damaged, verified against directly move
+        under it: a copy stored before its original no longer heads the original's group. Each
+        member verifies against `lead` or joins through its old canonical story (one step); a
+        group with a member that can do neither stays as it is."""
+        nonlocal edges, stored_edges, n_verified
+        for head, scores, method, rule in heads:
+            if group_of.get(head) != head:
+                continue  # taken over already
+            members = [e for e in stored_edges + edges if e.duplicate_of == head]
+            moved = [edge(head, lead, scores, method, rule)]
+            for e in members:
+                n_verified += 1
+                member_scores, member_rule = verify(fp(e.article_id), fp(lead), config, rarity)
+                if member_rule:
+                    moved.append(edge(e.article_id, lead, member_scores, rehomed_method(e, lead), member_rule))
+                elif not e.rule.startswith(VIA):
+                    moved.append(replace(e, duplicate_of=lead, rule=f"{VIA}{head}: {e.rule}"))
+                else:
+                    break
+            else:
+                stored_edges = [e for e in stored_edges if e.duplicate_of != head]
+                edges = [e for e in edges if e.duplicate_of != head] + moved
+                group_of.update((e.article_id, lead) for e in moved)
+
+    def rehomed_method(e: DuplicateEdge, lead: str) -> str:
+        return ("exact" if by_id[e.article_id].content_hash == by_id[lead].content_hash
+                else "minhash" if e.method == "exact" else e.method)
+
+    for lead in sorted(takeovers, key=key):
+        take_over(lead, takeovers[lead])
 
     def hand_over(edges: list[DuplicateEdge], key: Callable[[str], tuple], heads: set[str]) -> list[DuplicateEdge]:
         """The cleanest member leads: each group this run made with a canonical story in `heads` is
@@ -221,9 +274,7 @@ def update_duplicates(
                 n_verified += 1
                 scores, rule = verify(fp(aid), fp(lead), config, rarity)
                 if rule:
-                    method = ("exact" if by_id[aid].content_hash == by_id[lead].content_hash
-                              else "minhash" if e.method == "exact" else e.method)
-                    moved.append(edge(aid, lead, scores, method, rule))
+                    moved.append(edge(aid, lead, scores, rehomed_method(e, lead), rule))
                 elif not e.rule.startswith(VIA):  # one step through the old head, which verified against the lead
                     moved.append(replace(e, duplicate_of=lead, rule=f"{VIA}{head}: {e.rule}"))
                 else:
@@ -233,7 +284,7 @@ def update_duplicates(
                 group_of.update((aid, lead) for aid in [head, *copies])
         return edges
 
-    edges = hand_over(edges, order.__getitem__, fresh)
+    edges = hand_over(edges, key, fresh)
     lead_keys: dict[str, tuple] = {}
     lead_vocab: list[quality.Vocabulary] = []
 
@@ -250,11 +301,11 @@ def update_duplicates(
     n_verified += n_pairs
     edges = hand_over(edges, lead_key, {e.duplicate_of for e in edges if e.method == WORD_BAG} & fresh)
 
+    index.group_id = [group_of.get(aid, group) for aid, group in zip(index.article_id, index.group_id)]  # taken over
     index = index.extend(new, [group_of[a.article_id] for a in new], new_sigs)
     index = index.select(index.seen_at >= newest - window)  # new stories can be old too
-    kept_edges = [e for e in previous_edges if e.article_id in stored_by_id]
     return DuplicateResult(
-        edges=kept_edges + edges, group_of=group_of, canonical_reason=CANONICAL_REASON,
+        edges=stored_edges + edges, group_of=group_of, canonical_reason=CANONICAL_REASON,
         index=index.to_table(sketcher), n_candidates=n_verified,
     )
 

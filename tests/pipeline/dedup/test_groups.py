@@ -1,3 +1,4 @@
+import json
 import random
 from dataclasses import replace
 from datetime import timedelta
@@ -13,10 +14,11 @@ from pipeline.events.assign import EventResult
 from pipeline.ingest.arrivals import Arrivals
 from pipeline.ingest.normalize import normalize
 from pipeline.records import RawStory
-from pipeline.run import find_copies
+from pipeline.run import find_copies, run_ingest
 from pipeline.store import Store
 from pipeline.store.state import load_state
 from pipeline.store.tables import RunContext, output_tables
+from tests.conftest import SEEDS
 from tests.support import synth
 
 CONFIG = DedupConfig()
@@ -281,3 +283,75 @@ def test_damaged_copies_in_a_small_run_join_their_stored_original(seed_stories, 
     for run in (copies[:1], copies):
         result = update_duplicates(run, stored, window.group_of, window.edges, window.index, CONFIG)
         assert {result.group_of[c.article_id] for c in run} == {stored[0].article_id}
+
+
+def test_an_original_arriving_after_its_damaged_copies_takes_over_their_group(seed_stories, tmp_path):
+    # Copies can be stored before their original (a feed's clock, a late wire). The original
+    # then leads the group: the copies move under it, in the tables and in the index.
+    config = DedupConfig(window_days=7)
+    original = seed_stories[4]
+    rng = random.Random(3)
+    copies = normalize([copy_of(original, "scan", synth.damage(original.body, "ocr", "medium", rng), hours=-5),
+                        copy_of(original, "rescan", synth.damage(original.body, "ocr", "medium", rng), hours=-4)])
+    first = stored_run(tmp_path, copies, config)
+    assert set(first.group_of.values()) <= {c.article_id for c in copies}  # copies lead: the original is not there
+    late = normalize([original])
+    result = stored_run(tmp_path, late, config)
+
+    lead = late[0].article_id
+    assert {result.group_of[c.article_id] for c in copies} == {lead} and result.group_of[lead] == lead
+    assert {e.article_id: e.duplicate_of for e in result.edges} == {c.article_id: lead for c in copies}
+    rows = {r["article_id"]: r for r in read(tmp_path, "articles").to_pylist()}
+    assert {rows[c.article_id]["dup_group_id"] for c in copies} == {lead} and rows[lead]["is_canonical"]
+    index = read(tmp_path, "_minhash_index").to_pylist()
+    assert {r["article_id"]: r["dup_group_id"] for r in index} == {c.article_id: lead for c in [*copies, *late]}
+    assert read(tmp_path, "duplicates").num_rows == 2
+
+
+def test_a_clean_story_arriving_after_a_damaged_copy_of_it_does_not_take_over_a_cleaner_group(seed_stories, tmp_path):
+    # the other way round, as before: a stored original keeps its group when a copy arrives
+    config = DedupConfig(window_days=7)
+    original = seed_stories[4]
+    first = normalize([original])
+    stored_run(tmp_path, first, config)
+    late = normalize([copy_of(original, "typos", synth.damage(original.body, "typos", "light", random.Random(3)))])
+    result = stored_run(tmp_path, late, config)
+    assert result.group_of[late[0].article_id] == first[0].article_id == result.group_of[first[0].article_id]
+
+
+
+@pytest.mark.slow
+def test_an_original_stored_after_its_scanned_copies_heads_their_group_and_event(seed_stories, tmp_path):
+    # the run sequence end to end: a run with two scanned copies of seed 004 (and the other
+    # seeds), then a run with 004 itself; the tables read back after each
+    original = seed_stories[4]
+    rng = random.Random(3)
+    inbox, late = tmp_path / "inbox", tmp_path / "late"
+    inbox.mkdir()
+    late.mkdir()
+    for path in SEEDS.iterdir():  # the manifest (titles, dates) goes to both
+        if path.name.startswith("004") or path.name == "manifest.jsonl":
+            (late / path.name).write_bytes(path.read_bytes())
+        if not path.name.startswith("004"):
+            (inbox / path.name).write_bytes(path.read_bytes())
+    copies = [{"id": f"scan{i}", "title": original.title, "body": synth.damage(original.body, "ocr", "medium", rng),
+               "published_at": (original.published_at - timedelta(hours=5 - i)).isoformat()} for i in range(2)]
+    (inbox / "copies.jsonl").write_text("".join(json.dumps(c) + "\n" for c in copies))
+    settings = Settings(data_dir=tmp_path / "data")
+
+    def tables() -> tuple[dict, dict]:
+        articles = read(settings.data_dir, "articles").to_pylist()
+        source = {a["article_id"]: a["source_id"] for a in articles}
+        events = {e["event_id"]: source[e["representative_article_id"]]
+                  for e in read(settings.data_dir, "events").to_pylist() if e["status"] == "active"}
+        return {a["source_id"]: (source[a["dup_group_id"]], a["event_id"]) for a in articles}, events
+
+    run_ingest([str(inbox)], settings)
+    before, _ = tables()
+    assert before["scan0"][0] in {"scan0", "scan1"} and before["scan0"][1] == before["scan1"][1]
+    run_ingest([str(late)], settings)
+    after, representative = tables()
+    assert after["scan0"] == after["scan1"] == after[original.source_id] == (original.source_id, before["scan0"][1])
+    assert representative[before["scan0"][1]] == original.source_id
+    assert {k: v for k, v in after.items() if not k.startswith("scan") and k != original.source_id} == \
+        {k: v for k, v in before.items() if not k.startswith("scan")}
