@@ -166,6 +166,15 @@ def update_duplicates(
             order[aid] = canonical_key(by_id[aid], vocab)
         return order[aid]
 
+    def leads(a: str, b: str) -> bool:
+        """Whether copy `a` comes before copy `b` of one story: by `key`, but of two in one damage
+        step and body length the one with fewer damaged words of its own (`quality.own_damage`)."""
+        if key(a)[:2] == key(b)[:2]:
+            own_a, own_b = (quality.own_damage(by_id[x].text, by_id[y].text, vocab) for x, y in ((a, b), (b, a)))
+            if own_a != own_b:
+                return own_a < own_b
+        return key(a) < key(b)
+
     fresh = {a.article_id for a in new}
     stored_edges = [e for e in previous_edges if e.article_id in stored_by_id]
     takeovers: dict[str, list[tuple[str, Scores, str, str]]] = {}
@@ -198,7 +207,7 @@ def update_duplicates(
                         rule, closest = f"{VIA}{member}: {member_rule}", member
                         break
             if rule and canon not in fresh:
-                if key(canon) < key(aid):
+                if leads(canon, aid):
                     outranked = True
                 elif closest == canon:
                     cleaner_than.append((canon, scores, method, rule))
@@ -413,11 +422,13 @@ def central_member(eligible: list[str], others: list[str], key: Callable[[str], 
                    fp: Callable[[str], Fingerprint]) -> str:
     """Of the `eligible` members least damaged (the first field of `key`), the one whose folded char
     grams overlap the rest of the group's most (Jaccard, summed over up to `CENTRAL_SAMPLE` of
-    them), ties by `key`: each scanned, scrambled, trimmed or re-wrapped copy departs from the
-    original its own way, so the original sits in the middle of its copies."""
+    them), ties to the first of `eligible` (the group's canonical story: two stories alone are
+    equally central, and the one that outranked the other leads), then by `key`: each scanned,
+    scrambled, trimmed or re-wrapped copy departs from the original its own way, so the original
+    sits in the middle of its copies."""
     keys = {aid: key(aid) for aid in {*eligible, *others}}
     least = min(keys[aid][0] for aid in eligible)
-    ranked = sorted((aid for aid in eligible if keys[aid][0] == least), key=keys.__getitem__)
+    ranked = sorted((aid for aid in eligible if keys[aid][0] == least), key=lambda aid: (aid != eligible[0], keys[aid]))
     if len(ranked) == 1:
         return ranked[0]
     group = sorted(keys, key=keys.__getitem__)[:CENTRAL_SAMPLE]

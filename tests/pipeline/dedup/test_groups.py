@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from pipeline.config import DedupConfig, Settings
-from pipeline.dedup import find_duplicates, sketch
+from pipeline.dedup import find_duplicates, quality, sketch
 from pipeline.dedup.groups import update_duplicates
 from pipeline.dedup.sketch import Sketcher
 from pipeline.dedup.verify import fingerprint, verify
@@ -306,6 +306,23 @@ def test_an_original_arriving_after_its_damaged_copies_takes_over_their_group(se
     index = read(tmp_path, "_minhash_index").to_pylist()
     assert {r["article_id"]: r["dup_group_id"] for r in index} == {c.article_id: lead for c in [*copies, *late]}
     assert read(tmp_path, "duplicates").num_rows == 2
+
+
+def test_an_original_takes_over_a_copy_whose_few_typos_keep_it_within_one_damage_step(seed_stories, tmp_path):
+    # Typos in one word of twenty or thirty leave a copy in the original's damage step, where
+    # the earlier published would lead; the damage itself still tells them apart.
+    config = DedupConfig(window_days=7)
+    original = seed_stories[1]
+    copies = normalize([copy_of(original, "typos", synth.damage(original.body, "typos", "medium", random.Random(0)),
+                                hours=-5)])
+    late = normalize([original])
+    vocab = quality.vocabulary(a.text for a in [*copies, *late])
+    assert quality.damage_step(copies[0], vocab) == quality.damage_step(late[0], vocab)
+    assert quality.damage(copies[0].text, vocab) > quality.damage(late[0].text, vocab)
+    stored_run(tmp_path, copies, config)
+    result = stored_run(tmp_path, late, config)
+    lead = late[0].article_id
+    assert result.group_of[copies[0].article_id] == lead == result.group_of[lead]
 
 
 def test_a_clean_story_arriving_after_a_damaged_copy_of_it_does_not_take_over_a_cleaner_group(seed_stories, tmp_path):
