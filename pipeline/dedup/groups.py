@@ -177,10 +177,46 @@ def update_duplicates(
 
     fresh = {a.article_id for a in new}
     stored_edges = [e for e in previous_edges if e.article_id in stored_by_id]
-    takeovers: dict[str, list[tuple[str, Scores, str, str]]] = {}
+
+    def identical(a: str, b: str) -> bool:
+        return by_id[a].content_hash == by_id[b].content_hash
+
+    def rehomed_method(e: DuplicateEdge, lead: str) -> str:
+        return "exact" if identical(e.article_id, lead) else "minhash" if e.method == "exact" else e.method
+
+    def take_over(lead: str, heads: list[tuple[str, Scores, str]]) -> int:
+        """Stored groups whose canonical story `lead`, less damaged, verified against directly move
+        under it: a copy stored before its original no longer heads the original's group. Each
+        member verifies against `lead` or joins through its old canonical story (one step); a
+        group with a member that can do neither stays as it is. Returns how many groups moved."""
+        nonlocal edges, stored_edges, n_verified
+        taken = 0
+        for head, scores, rule in heads:
+            if group_of.get(head) != head:
+                continue  # taken over already
+            members = [e for e in stored_edges + edges if e.duplicate_of == head]
+            moved = [edge(head, lead, scores, "exact" if identical(head, lead) else "minhash", rule)]
+            for e in members:
+                n_verified += 1
+                member_scores, member_rule = verify(fp(e.article_id), fp(lead), config, rarity)
+                if member_rule:
+                    moved.append(edge(e.article_id, lead, member_scores, rehomed_method(e, lead), member_rule))
+                elif not e.rule.startswith(VIA):
+                    moved.append(replace(e, duplicate_of=lead, rule=f"{VIA}{head}: {e.rule}"))
+                else:
+                    break
+            else:
+                stored_edges = [e for e in stored_edges if e.duplicate_of != head]
+                edges = [e for e in edges if e.duplicate_of != head] + moved
+                group_of.update((e.article_id, lead) for e in moved)
+                for e in moved:
+                    (direct.discard if e.rule.startswith(VIA) else direct.add)(e.article_id)
+                taken += 1
+        return taken
+
     for article in sorted(grouped, key=lambda a: order[a.article_id]):
         aid = article.article_id
-        cleaner_than: list[tuple[str, Scores, str, str]] = []  # stored canonical stories it outranks
+        cleaner_than: list[tuple[str, Scores, str]] = []  # stored canonical stories it outranks and verified against
         outranked = False  # by a stored canonical story it copies: it joins that group as before
         twins = {group_of[t] for t in same_text[article.content_hash] if t in group_of and t != aid}
         members: dict[str, list[str]] = {}
@@ -189,10 +225,11 @@ def update_duplicates(
                 members.setdefault(group_of[other], []).append(other)
         best: tuple[tuple, str, Scores, str, str] | None = None  # (rank, group, scores, method, rule)
         for canon in sorted(twins | set(members)):
-            if canon not in by_id:
-                continue  # the canonical's text is no longer stored
+            if canon not in by_id or canon == aid:
+                continue  # the canonical's text is no longer stored, or its group was handed to this story
             n_verified += 1
             scores, rule = verify(fp(aid), fp(canon), config, rarity)
+            verified = rule  # against the canonical story itself
             method = "exact" if canon in twins else "minhash"
             if method == "exact":
                 rule = rule or "exact: same text as a member of the group"
@@ -209,19 +246,19 @@ def update_duplicates(
             if rule and canon not in fresh:
                 if leads(canon, aid):
                     outranked = True
-                elif closest == canon:
-                    cleaner_than.append((canon, scores, method, rule))
+                elif verified:
+                    cleaner_than.append((canon, scores, verified))
             if rule:
                 # the group whose story (the canonical, or the member it reached the group through)
                 # explains most of its text: a short story quoted whole in it explains little
                 rank = (method == "exact", share_found(fp(aid).grams, fp(closest).grams))
                 if best is None or rank > best[0]:
                     best = (rank, canon, scores, method, rule)
-        if cleaner_than and not outranked:  # it leads those groups from now on (`take_over`)
+        if cleaner_than and not outranked:  # it leads those groups from now on, where they can move
             group_of[aid] = aid
-            direct.add(aid)
-            takeovers[aid] = cleaner_than
-            continue
+            if take_over(aid, cleaner_than):
+                direct.add(aid)
+                continue
         if best is None:
             group_of[aid] = aid
             continue
@@ -230,38 +267,6 @@ def update_duplicates(
         if not rule.startswith(VIA):
             direct.add(aid)
         edges.append(edge(aid, canon, scores, method, rule))
-
-    def take_over(lead: str, heads: list[tuple[str, Scores, str, str]]) -> None:
-        """Stored groups whose canonical story `lead`, less damaged, verified against directly move
-        under it: a copy stored before its original no longer heads the original's group. Each
-        member verifies against `lead` or joins through its old canonical story (one step); a
-        group with a member that can do neither stays as it is."""
-        nonlocal edges, stored_edges, n_verified
-        for head, scores, method, rule in heads:
-            if group_of.get(head) != head:
-                continue  # taken over already
-            members = [e for e in stored_edges + edges if e.duplicate_of == head]
-            moved = [edge(head, lead, scores, method, rule)]
-            for e in members:
-                n_verified += 1
-                member_scores, member_rule = verify(fp(e.article_id), fp(lead), config, rarity)
-                if member_rule:
-                    moved.append(edge(e.article_id, lead, member_scores, rehomed_method(e, lead), member_rule))
-                elif not e.rule.startswith(VIA):
-                    moved.append(replace(e, duplicate_of=lead, rule=f"{VIA}{head}: {e.rule}"))
-                else:
-                    break
-            else:
-                stored_edges = [e for e in stored_edges if e.duplicate_of != head]
-                edges = [e for e in edges if e.duplicate_of != head] + moved
-                group_of.update((e.article_id, lead) for e in moved)
-
-    def rehomed_method(e: DuplicateEdge, lead: str) -> str:
-        return ("exact" if by_id[e.article_id].content_hash == by_id[lead].content_hash
-                else "minhash" if e.method == "exact" else e.method)
-
-    for lead in sorted(takeovers, key=key):
-        take_over(lead, takeovers[lead])
 
     def hand_over(edges: list[DuplicateEdge], key: Callable[[str], tuple], heads: set[str]) -> list[DuplicateEdge]:
         """The cleanest member leads: each group this run made with a canonical story in `heads` is

@@ -76,9 +76,11 @@ class Vocabulary:
 
 def vocabulary(texts: Iterable[str]) -> Vocabulary:
     """The `Vocabulary` of `texts`: a word one story uses is misread where its folded form is
-    that of a word more stories use, or that word with a letter slipped (`slip_keys`)."""
+    that of a word more stories use, or that word with a letter slipped (`slip_keys`). A text
+    that arrives twice counts once: a damaged copy sent again would make its misspellings
+    common and its original's spellings the odd ones."""
     df: Counter = Counter()
-    for text in texts:
+    for text in set(texts):
         df.update(set(words_of(text)))
     shared = {fold_word(w) for w, n in df.items() if n > 1}
     slipped = {key for w in shared if len(w) >= SLIP_MIN for key in slip_keys(w)}
@@ -89,17 +91,21 @@ def vocabulary(texts: Iterable[str]) -> Vocabulary:
     return Vocabulary(df, frozenset(w for w, n in df.items() if n <= 1 and misread(w)))
 
 
+def odd(word: str) -> bool:
+    """Letters and digits mixed in one word ("c1ty", "8tak"), other than an ordinal or a unit ("21st")."""
+    return not word.isalpha() and not word.isdigit() and not ORDINAL.fullmatch(word)
+
+
 def damage(text: str, vocab: Vocabulary | None = None) -> float:
     """Share of the text's words that read as damage (0 clean, up to about 1), see the module doc.
     Without `vocab` (the `vocabulary` of the run's stories, this text's included), no word is misread."""
     words = words_of(text)
     if not words:
         return 1.0
-    mixed = (w for w in words if not w.isalpha() and not w.isdigit())  # letters and digits in one word
-    odd = sum(1 for w in mixed if not ORDINAL.fullmatch(w)) + len(MOJIBAKE.findall(text))
+    n_odd = sum(1 for w in words if odd(w)) + len(MOJIBAKE.findall(text))
     unknown = sum(1 for w in words if w in vocab.misread) if vocab is not None else 0
     n_shingles = max(1, len(words) - 2)
-    return min(1.0, (odd + unknown) / len(words) + doubled_shingles(words) / n_shingles)
+    return min(1.0, (n_odd + unknown) / len(words) + doubled_shingles(words) / n_shingles)
 
 
 def doubled_shingles(words: tuple[str, ...]) -> int:
@@ -123,18 +129,16 @@ def length_step(text: str) -> int:
     return int(math.log1p(len(set(zip(body, body[1:], body[2:])))) / math.log(LENGTH_STEP))
 
 
-def damaged_words(text: str, vocab: Vocabulary) -> set[str]:
-    """The text's distinct words that read as damage: misread against `vocab`, or mixing letters
-    and digits."""
-    return {w for w in words_of(text)
-            if w in vocab.misread or (not w.isalpha() and not w.isdigit() and not ORDINAL.fullmatch(w))}
-
-
 def own_damage(text: str, other: str, vocab: Vocabulary) -> int:
-    """How many of the text's damaged words (`damaged_words`) the `other` text lacks: of two copies
-    of one story, the damage that is this copy's own (a misspelling the original carried is in
-    both; furniture a re-wrapped copy adds, or the tail a trimmed one lost, is not damage)."""
-    return len(damaged_words(text, vocab) - set(words_of(other)))
+    """How many damaged words of the text the `other` text lacks: of two copies of one story, the
+    damage that is this copy's own. Counted: words misread against `vocab`, and odd words that
+    read as a word of the other once look-alikes are folded ("c1ty" against "city"). A
+    misspelling the original carried is in both; furniture a re-wrapped copy adds, or a tail a
+    trimmed one lost ("G20", "A320" included), is not damage."""
+    theirs = set(words_of(other))
+    folded = {fold_word(w) for w in theirs}
+    return len({w for w in words_of(text)
+                if w not in theirs and (w in vocab.misread or (odd(w) and fold_word(w) in folded))})
 
 
 def damage_step(article: Article, vocab: Vocabulary | None = None) -> int:

@@ -11,7 +11,7 @@ from pipeline.dedup.groups import update_duplicates
 from pipeline.dedup.sketch import Sketcher
 from pipeline.dedup.verify import fingerprint, verify
 from pipeline.events.assign import EventResult
-from pipeline.ingest.arrivals import Arrivals
+from pipeline.ingest.arrivals import Arrivals, arrive_normalized
 from pipeline.ingest.normalize import normalize
 from pipeline.records import RawStory
 from pipeline.run import find_copies, run_ingest
@@ -323,6 +323,31 @@ def test_an_original_takes_over_a_copy_whose_few_typos_keep_it_within_one_damage
     result = stored_run(tmp_path, late, config)
     lead = late[0].article_id
     assert result.group_of[copies[0].article_id] == lead == result.group_of[lead]
+
+
+def test_a_new_version_of_a_stored_canonical_story_leads_its_copies_without_an_edge_to_itself(seed_stories, tmp_path):
+    # the group is handed to the new version on arrival; it must not then verify against itself
+    original = seed_stories[2]
+    copy = copy_of(original, "scan", synth.damage(original.body, "ocr", "medium", random.Random(0)))
+    corrected = replace(original, body=original.body + "\nUpdated with a correction at the end of the story.",
+                        version=2)
+
+    def arrived_run(stories):
+        with Store(tmp_path).writer() as writer:
+            state = load_state(writer.base)
+            arrivals = arrive_normalized(state, normalize(stories), {}, [])
+            result = find_copies(arrivals, Settings())
+            events = EventResult({a.article_id: "e" for a in arrivals.current}, merged_into={}, storyline_of={"e": "s"})
+            writer.commit(output_tables(RunContext(), "test", {}, arrivals.state, arrivals.current, result, events,
+                                        {}, [], {}))
+        return arrivals, result
+
+    first, _ = arrived_run([original, copy])
+    second, result = arrived_run([corrected])
+    lead = second.new[0].article_id
+    copy_id = next(a.article_id for a in first.current if a.source_id.endswith("~scan"))
+    assert all(e.article_id != e.duplicate_of for e in result.edges)
+    assert result.group_of[copy_id] == lead == result.group_of[lead]
 
 
 def test_a_clean_story_arriving_after_a_damaged_copy_of_it_does_not_take_over_a_cleaner_group(seed_stories, tmp_path):
