@@ -80,7 +80,7 @@ def vocabulary(texts: Iterable[str]) -> Vocabulary:
     that arrives twice counts once: a damaged copy sent again would make its misspellings
     common and its original's spellings the odd ones."""
     df: Counter = Counter()
-    for text in set(texts):
+    for text in dict.fromkeys(texts):  # in order: the tokenizing cache (`words_of`) serves the damage read next
         df.update(set(words_of(text)))
     shared = {fold_word(w) for w, n in df.items() if n > 1}
     slipped = {key for w in shared if len(w) >= SLIP_MIN for key in slip_keys(w)}
@@ -102,7 +102,7 @@ def damage(text: str, vocab: Vocabulary | None = None) -> float:
     words = words_of(text)
     if not words:
         return 1.0
-    n_odd = sum(1 for w in words if odd(w)) + len(MOJIBAKE.findall(text))
+    n_odd = sum(1 for w in words if not w.isalpha() and odd(w)) + len(MOJIBAKE.findall(text))  # most words are letters only
     unknown = sum(1 for w in words if w in vocab.misread) if vocab is not None else 0
     n_shingles = max(1, len(words) - 2)
     return min(1.0, (n_odd + unknown) / len(words) + doubled_shingles(words) / n_shingles)
