@@ -195,7 +195,7 @@ def update_duplicates(
             if group_of.get(head) != head:
                 continue  # taken over already
             members = [e for e in stored_edges + edges if e.duplicate_of == head]
-            moved = [edge(head, lead, scores, "exact" if identical(head, lead) else "minhash", rule)]
+            moved = [edge(head, lead, scores, "exact" if identical(head, lead) else "minhash", rule)]  # verified directly
             for e in members:
                 n_verified += 1
                 member_scores, member_rule = verify(fp(e.article_id), fp(lead), config, rarity)

@@ -80,7 +80,7 @@ def vocabulary(texts: Iterable[str]) -> Vocabulary:
     that arrives twice counts once: a damaged copy sent again would make its misspellings
     common and its original's spellings the odd ones."""
     df: Counter = Counter()
-    for text in dict.fromkeys(texts):  # in order: the tokenizing cache (`words_of`) serves the damage read next
+    for text in dict.fromkeys(texts):  # distinct texts, in the order given
         df.update(set(words_of(text)))
     shared = {fold_word(w) for w, n in df.items() if n > 1}
     slipped = {key for w in shared if len(w) >= SLIP_MIN for key in slip_keys(w)}
