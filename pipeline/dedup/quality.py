@@ -122,23 +122,33 @@ def doubled_shingles(words: tuple[str, ...]) -> int:
 def length_step(text: str) -> int:
     """How much distinct text the story's body holds, in steps of `LENGTH_STEP` (ratio): the
     distinct word 3-shingles of its lines of at least `BODY_LINE_WORDS` words (of all its lines
-    where it has none such). Headlines, datelines and furniture a re-wrapped copy adds are short
-    lines, spans a scraper doubled add nothing; a trimmed copy is shorter by whole paragraphs."""
+    where it has none such), those with an odd word (`odd`) left out. Headlines, datelines and
+    furniture a re-wrapped copy adds are short lines, spans a scraper doubled add nothing, and a
+    scanner's misreadings add nothing either (they would make a phrase the story repeats two
+    distinct ones); a trimmed copy is shorter by whole paragraphs."""
     lines = [WORD.findall(line.casefold()) for line in text.split("\n")]
     body = [w for line in lines if len(line) >= BODY_LINE_WORDS for w in line] or [w for line in lines for w in line]
-    return int(math.log1p(len(set(zip(body, body[1:], body[2:])))) / math.log(LENGTH_STEP))
+    shingles = set(zip(body, body[1:], body[2:]))
+    odd_words = {w for w in body if not w.isalpha() and odd(w)}
+    if odd_words:
+        shingles = {s for s in shingles if odd_words.isdisjoint(s)}
+    return int(math.log1p(len(shingles)) / math.log(LENGTH_STEP))
 
 
-def own_damage(text: str, other: str, vocab: Vocabulary) -> int:
-    """How many damaged words of the text the `other` text lacks: of two copies of one story, the
-    damage that is this copy's own. Counted: words misread against `vocab`, and odd words that
-    read as a word of the other once look-alikes are folded ("c1ty" against "city"). A
-    misspelling the original carried is in both; furniture a re-wrapped copy adds, or a tail a
-    trimmed one lost ("G20", "A320" included), is not damage."""
-    theirs = set(words_of(other))
+def own_damage(text: str, other: str, vocab: Vocabulary) -> tuple[int, int]:
+    """How much damage of the text the `other` text lacks: of two copies of one story, the damage
+    that is this copy's own. First, its damaged words the other lacks: words misread against
+    `vocab`, and odd words that read as a word of the other once look-alikes are folded ("c1ty"
+    against "city"). A misspelling the original carried is in both; furniture a re-wrapped copy
+    adds, or a tail a trimmed one lost ("G20", "A320" included), is not damage. Then, where those
+    are equal, the spans it doubled beyond the other's (`doubled_shingles`): a scraper's doubling
+    repeats words the other has, and only counts second because a copy's misspellings break up
+    spans its original doubled."""
+    mine, theirs = words_of(text), words_of(other)
     folded = {fold_word(w) for w in theirs}
-    return len({w for w in words_of(text)
-                if w not in theirs and (w in vocab.misread or (odd(w) and fold_word(w) in folded))})
+    other_words = set(theirs)
+    misread = len({w for w in mine if w not in other_words and (w in vocab.misread or (odd(w) and fold_word(w) in folded))})
+    return misread, max(0, doubled_shingles(mine) - doubled_shingles(theirs))
 
 
 def damage_step(article: Article, vocab: Vocabulary | None = None) -> int:

@@ -325,6 +325,23 @@ def test_an_original_takes_over_a_copy_whose_few_typos_keep_it_within_one_damage
     assert result.group_of[copies[0].article_id] == lead == result.group_of[lead]
 
 
+def test_an_original_takes_over_a_copy_that_doubled_a_span_within_one_damage_step(seed_stories, tmp_path):
+    # a scraper doubled one span of eight words: the copy's damage share stays in the original's
+    # step and it has no misspelt word, yet the doubling is damage of its own
+    config = DedupConfig(window_days=7)
+    original = seed_stories[1]
+    words = original.body.split(" ")
+    copies = normalize([copy_of(original, "doubled", " ".join(words[:28] + words[20:]), hours=-5)])
+    late = normalize([original])
+    vocab = quality.vocabulary(a.text for a in [*copies, *late])
+    assert quality.damage_step(copies[0], vocab) == quality.damage_step(late[0], vocab)
+    assert quality.own_damage(copies[0].text, late[0].text, vocab) > quality.own_damage(late[0].text, copies[0].text, vocab)
+    stored_run(tmp_path, copies, config)
+    result = stored_run(tmp_path, late, config)
+    lead = late[0].article_id
+    assert result.group_of[copies[0].article_id] == lead == result.group_of[lead]
+
+
 def test_a_new_version_of_a_stored_canonical_story_leads_its_copies_without_an_edge_to_itself(seed_stories, tmp_path):
     # the group is handed to the new version on arrival; it must not then verify against itself
     original = seed_stories[2]

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from pipeline.dedup import find_duplicates
-from pipeline.dedup.quality import damage, vocabulary
+from pipeline.dedup.quality import damage, length_step, vocabulary
 from pipeline.events.assign import EventResult
 from pipeline.ingest.normalize import normalize
 from pipeline.records import RawStory
@@ -27,6 +27,17 @@ def test_damage_reads_scans_and_scrambles_as_worse_than_the_text(seed_stories):
     # a trimmed copy is no cleaner than its original: the tail it lost is no damage of the original's
     trimmed = synth.trim(text, rng, 0.5)
     assert damage(text, vocabulary([text, trimmed])) < 0.05
+
+
+def test_a_scanned_copy_is_no_longer_than_its_original_for_misreading_a_passage_it_repeats():
+    # a story that quotes one passage twice; the scanner misreads letters as digits in the second
+    # quote only, so the copy's two quotes are no longer the same words
+    passage = ("the minister said the port would stay open through the storm and that ferry crews "
+               "were told to follow the harbour office on every crossing made before noon tomorrow")
+    original = f"{passage}. Officials later repeated the statement: {passage}."
+    misread = " ".join(w.replace("o", "0") if i % 3 == 0 else w for i, w in enumerate(passage.split()))
+    scanned = f"{passage}. Officials later repeated the statement: {misread}."
+    assert length_step(scanned) <= length_step(original)
 
 
 @pytest.fixture(scope="module")
