@@ -167,13 +167,7 @@ def update_duplicates(
         return order[aid]
 
     def leads(a: str, b: str) -> bool:
-        """Whether copy `a` comes before copy `b` of one story: by `key`, but of two in one damage
-        step and body length the one with fewer damaged words of its own (`quality.own_damage`)."""
-        if key(a)[:2] == key(b)[:2]:
-            own_a, own_b = (quality.own_damage(by_id[x].text, by_id[y].text, vocab) for x, y in ((a, b), (b, a)))
-            if own_a != own_b:
-                return own_a < own_b
-        return key(a) < key(b)
+        return comes_before(by_id[a], by_id[b], key(a), key(b), vocab)
 
     fresh = {a.article_id for a in new}
     stored_edges = [e for e in previous_edges if e.article_id in stored_by_id]
@@ -311,7 +305,11 @@ def update_duplicates(
             lead_keys[aid] = canonical_key(by_id[aid], lead_vocab[0])
         return lead_keys[aid]
 
-    edges, n_pairs = fold_by_word_bag(new, by_id, group_of, edges, prints, config, newest - window, lead_key)
+    def lead_leads(a: str, b: str) -> bool:
+        return comes_before(by_id[a], by_id[b], lead_key(a), lead_key(b), lead_vocab[0])
+
+    stored_edges, edges, n_pairs = fold_by_word_bag(new, by_id, group_of, stored_edges, edges, prints, config,
+                                                    newest - window, lead_leads)
     n_verified += n_pairs
     edges = hand_over(edges, lead_key, {e.duplicate_of for e in edges if e.method == WORD_BAG} & fresh)
 
@@ -324,21 +322,33 @@ def update_duplicates(
     )
 
 
+def comes_before(a: Article, b: Article, key_a: tuple, key_b: tuple, vocab: quality.Vocabulary) -> bool:
+    """Whether copy `a` comes before copy `b` of one story: by their `canonical_key`s, but of two
+    in one damage step and body length the one with less damage of its own (`quality.own_damage`)."""
+    if key_a[:2] == key_b[:2]:
+        own_a, own_b = quality.own_damage(a.text, b.text, vocab), quality.own_damage(b.text, a.text, vocab)
+        if own_a != own_b:
+            return own_a < own_b
+    return key_a < key_b
+
+
 WORD_BAG = "word_bag"  # the method of a copy found among its word-bag neighbours
 
 
 def fold_by_word_bag(new: list[Article], by_id: dict[str, Article], group_of: dict[str, str],
-                     edges: list[DuplicateEdge], prints: dict[str, Fingerprint], config: DedupConfig,
-                     oldest: np.datetime64, key: Callable[[str], tuple]) -> tuple[list[DuplicateEdge], int]:
-    """`edges` with the groups this run made (a lone story, or a group of copies that found each other
-    but not their original) folded into the group of one of their canonical story's
-    `dedup.neighbours` nearest canonical stories by word bag (`neighbours`) that it verifies
-    against, most similar pairs first; `group_of` is updated. Of two new groups the one with the
-    less damaged canonical story leads; a stored group keeps its canonical story. A folded group's
-    members join through its old canonical story (which verified against the new one directly),
-    or by verifying against the new one themselves; a group where neither holds stays as it is.
-    `key` ranks stories as `canonical_key` does. `prints` holds the fingerprints made so far and
-    gains those of the stories compared here. Also: how many pairs were verified."""
+                     stored_edges: list[DuplicateEdge], edges: list[DuplicateEdge], prints: dict[str, Fingerprint],
+                     config: DedupConfig, oldest: np.datetime64,
+                     leads: Callable[[str, str], bool]) -> tuple[list[DuplicateEdge], list[DuplicateEdge], int]:
+    """`stored_edges` and `edges` (this run's) with the groups this run made (a lone story, or a group of
+    copies that found each other but not their original) folded together with the group of one of
+    their canonical story's `dedup.neighbours` nearest canonical stories by word bag (`neighbours`)
+    that it verifies against, most similar pairs first; `group_of` is updated. Of the two groups,
+    the one whose canonical story `leads` (`comes_before`) leads, a stored one included: a new
+    story takes over a stored group as it does in placement (`take_over`), where heavy damage
+    left no shingle to find the pair by. A folded group's members join through its old canonical
+    story (which verified against the new one directly), or by verifying against the new one
+    themselves; a group where neither holds stays as it is. `prints` holds the fingerprints made
+    so far and gains those of the stories compared here. Also: how many pairs were verified."""
     fresh = {a.article_id for a in new}
     members: dict[str, list[DuplicateEdge]] = {}
     for e in edges:
@@ -346,7 +356,7 @@ def fold_by_word_bag(new: list[Article], by_id: dict[str, Article], group_of: di
     heads = [a.article_id for a in new if group_of[a.article_id] == a.article_id]
     canonical = sorted(aid for aid, group in group_of.items() if aid == group and aid in by_id)  # any run, one order
     if not heads or len(canonical) < 2 or config.neighbours == 0:
-        return edges, 0
+        return stored_edges, edges, 0
     times = seen_times([by_id[aid] for aid in canonical]).astype(np.int64)
     kept = [i for i, (aid, t) in enumerate(zip(canonical, times)) if aid in fresh or t >= oldest.astype(np.int64)]
     canonical, times = [canonical[i] for i in kept], times[kept]
@@ -363,10 +373,12 @@ def fold_by_word_bag(new: list[Article], by_id: dict[str, Article], group_of: di
 
     def regrouped(head: str, lead: str) -> list[DuplicateEdge] | None:
         out = []
-        for e in members.get(head, []):
+        for e in members.get(head, []) if head in fresh else [e for e in stored_edges if e.duplicate_of == head]:
             if not e.rule.startswith(VIA):
                 out.append(replace(e, duplicate_of=lead, rule=f"{VIA}{head}: {e.rule}"))
                 continue
+            if e.article_id not in prints:
+                prints[e.article_id] = fingerprint(by_id[e.article_id], config.shingle_words)
             scores, rule = verify(prints[e.article_id], prints[lead], config, rarity)
             if not rule:
                 return None  # two steps from the new canonical story: the group stays as it is
@@ -385,18 +397,22 @@ def fold_by_word_bag(new: list[Article], by_id: dict[str, Article], group_of: di
         if not rule:
             continue
         head, lead = story, neighbour
-        if neighbour in fresh and neighbour not in leading and key(story) < key(neighbour):
-            head, lead = neighbour, story  # two new groups: the less damaged leads
+        if neighbour not in leading and leads(story, neighbour):
+            head, lead = neighbour, story  # the less damaged leads: a stored group is taken over
         if head in leading:
             continue
         joined = regrouped(head, lead)
         if joined is None:
             continue
-        edges = [e for e in edges if e.duplicate_of != head] + [edge(head, lead, scores, WORD_BAG, rule)] + joined
+        if head in fresh:
+            edges = [e for e in edges if e.duplicate_of != head]
+        else:  # a stored group taken over
+            stored_edges = [e for e in stored_edges if e.duplicate_of != head]
+        edges += [edge(head, lead, scores, WORD_BAG, rule), *joined]
         group_of.update((aid, lead) for aid in [head, *(e.article_id for e in joined)])
         moved.add(head)
         leading.add(lead)
-    return edges, len(verified)
+    return stored_edges, edges, len(verified)
 
 
 RARITY_SAMPLE = 256  # canonical stories of the window weighed along with those a run compares

@@ -1,7 +1,7 @@
 import json
 import random
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -20,8 +20,10 @@ from pipeline.store.state import load_state
 from pipeline.store.tables import RunContext, output_tables
 from tests.conftest import SEEDS
 from tests.support import synth
+from tests.support.archive import dev_records
 
 CONFIG = DedupConfig()
+T0 = datetime(2013, 5, 1, tzinfo=timezone.utc)
 
 
 def fp(article):
@@ -340,6 +342,27 @@ def test_an_original_takes_over_a_copy_that_doubled_a_span_within_one_damage_ste
     result = stored_run(tmp_path, late, config)
     lead = late[0].article_id
     assert result.group_of[copies[0].article_id] == lead == result.group_of[lead]
+
+
+def test_an_original_takes_over_a_mistyped_copy_that_only_the_word_bags_find(tmp_path):
+    # keyboard slips in a third of the words and neighbours swapped leave no shingle to find the
+    # pair by; the word bags find it among forty other stories, and the original, arriving after
+    # the copy, leads (it joined the copy's group)
+    config = DedupConfig(window_days=7)
+    rows = dev_records(80)
+
+    def story(row, suffix="", body=None, hours=0.0):
+        return RawStory(source_id=row["id"] + suffix, body=body or row["body"], title=row["title"], source="wire",
+                        published_at=T0 + timedelta(hours=hours))
+    original = rows[28]
+    typed = normalize([story(original, "~typos", synth.damage(original["body"], "typos", "heavy", random.Random(1)),
+                             -5)], T0)
+    stored_run(tmp_path, typed + normalize([story(r) for r in rows[40:]], T0), config)
+    late = normalize([story(original)], T0)
+    result = stored_run(tmp_path, late, config)
+    (edge,) = [e for e in result.edges if e.article_id == typed[0].article_id]
+    assert edge.method == "word_bag"
+    assert result.group_of[typed[0].article_id] == late[0].article_id == result.group_of[late[0].article_id]
 
 
 def test_a_new_version_of_a_stored_canonical_story_leads_its_copies_without_an_edge_to_itself(seed_stories, tmp_path):
