@@ -324,11 +324,18 @@ def update_duplicates(
 
 def comes_before(a: Article, b: Article, key_a: tuple, key_b: tuple, vocab: quality.Vocabulary) -> bool:
     """Whether copy `a` comes before copy `b` of one story: by their `canonical_key`s, but of two
-    in one damage step and body length the one with less damage of its own (`quality.own_damage`)."""
+    in one damage step and body length step the one with less damage of its own
+    (`quality.own_damage`), then the one whose body lines include all of the other's and more
+    (`quality.body_lines`): a copy trimmed by a paragraph is in its original's length step, where
+    the earlier published would lead. A line any damage or a dateline touched differs, so then
+    neither holds the other."""
     if key_a[:2] == key_b[:2]:
         own_a, own_b = quality.own_damage(a.text, b.text, vocab), quality.own_damage(b.text, a.text, vocab)
         if own_a != own_b:
             return own_a < own_b
+        body_a, body_b = quality.body_lines(a.text), quality.body_lines(b.text)
+        if body_a > body_b or body_b > body_a:  # one holds all of the other and more
+            return body_a > body_b
     return key_a < key_b
 
 

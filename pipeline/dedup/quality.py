@@ -108,6 +108,7 @@ def damage(text: str, vocab: Vocabulary | None = None) -> float:
     return min(1.0, (n_odd + unknown) / len(words) + doubled_shingles(words) / n_shingles)
 
 
+@functools.lru_cache(maxsize=2048)  # a story's damage, then its own damage against each copy
 def doubled_shingles(words: tuple[str, ...]) -> int:
     """How many of the words' 3-shingles occurred already at most `REPEAT_REACH` shingles before."""
     last_seen: dict[tuple[str, str, str], int] = {}
@@ -119,20 +120,37 @@ def doubled_shingles(words: tuple[str, ...]) -> int:
     return doubled
 
 
-def length_step(text: str) -> int:
-    """How much distinct text the story's body holds, in steps of `LENGTH_STEP` (ratio): the
-    distinct word 3-shingles of its lines of at least `BODY_LINE_WORDS` words (of all its lines
-    where it has none such), those with an odd word (`odd`) left out. Headlines, datelines and
-    furniture a re-wrapped copy adds are short lines, spans a scraper doubled add nothing, and a
-    scanner's misreadings add nothing either (they would make a phrase the story repeats two
-    distinct ones); a trimmed copy is shorter by whole paragraphs."""
+def body_words(text: str) -> list[list[str]]:
+    """The words of the story's body lines: its lines of at least `BODY_LINE_WORDS` words (all its
+    lines where it has none such). Headlines, datelines and furniture a re-wrapped copy adds are
+    short lines."""
     lines = [WORD.findall(line.casefold()) for line in text.split("\n")]
-    body = [w for line in lines if len(line) >= BODY_LINE_WORDS for w in line] or [w for line in lines for w in line]
+    return [line for line in lines if len(line) >= BODY_LINE_WORDS] or lines
+
+
+@functools.lru_cache(maxsize=2048)  # ties between copies of one story
+def body_lines(text: str) -> frozenset[tuple[str, ...]]:
+    """The story's body lines (`body_words`), each as its words: a copy trimmed by whole paragraphs
+    has a subset of its original's."""
+    return frozenset(map(tuple, body_words(text)))
+
+
+def body_shingles(text: str) -> int:
+    """How much distinct text the story's body holds: the distinct word 3-shingles of its body
+    lines (`body_words`), those with an odd word (`odd`) left out. Spans a scraper doubled add
+    nothing, and a scanner's misreadings add nothing either (they would make a phrase the story
+    repeats two distinct ones); a trimmed copy lacks whole paragraphs."""
+    body = [w for line in body_words(text) for w in line]
     shingles = set(zip(body, body[1:], body[2:]))
     odd_words = {w for w in body if not w.isalpha() and odd(w)}
     if odd_words:
         shingles = {s for s in shingles if odd_words.isdisjoint(s)}
-    return int(math.log1p(len(shingles)) / math.log(LENGTH_STEP))
+    return len(shingles)
+
+
+def length_step(text: str) -> int:
+    """`body_shingles` in steps of `LENGTH_STEP` (ratio): two copies a sentence or two apart are equals."""
+    return int(math.log1p(body_shingles(text)) / math.log(LENGTH_STEP))
 
 
 def own_damage(text: str, other: str, vocab: Vocabulary) -> tuple[int, int]:

@@ -344,6 +344,21 @@ def test_an_original_takes_over_a_copy_that_doubled_a_span_within_one_damage_ste
     assert result.group_of[copies[0].article_id] == lead == result.group_of[lead]
 
 
+def test_an_original_takes_over_its_copy_trimmed_by_a_paragraph_and_published_first(seed_stories, tmp_path):
+    # a paragraph less leaves the copy in the original's length step, where the earlier published
+    # would lead: of two undamaged copies the more complete leads
+    config = DedupConfig(window_days=7)
+    original = seed_stories[3]
+    lines = original.body.split("\n")
+    copies = normalize([copy_of(original, "trimmed", "\n".join(lines[:-2]), hours=-5)])
+    late = normalize([original])
+    assert quality.length_step(copies[0].text) == quality.length_step(late[0].text)
+    stored_run(tmp_path, copies, config)
+    result = stored_run(tmp_path, late, config)
+    lead = late[0].article_id
+    assert result.group_of[copies[0].article_id] == lead == result.group_of[lead]
+
+
 def test_an_original_takes_over_a_mistyped_copy_that_only_the_word_bags_find(tmp_path):
     # keyboard slips in a third of the words and neighbours swapped leave no shingle to find the
     # pair by; the word bags find it among forty other stories, and the original, arriving after
