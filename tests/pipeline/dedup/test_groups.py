@@ -310,53 +310,47 @@ def test_an_original_arriving_after_its_damaged_copies_takes_over_their_group(se
     assert read(tmp_path, "duplicates").num_rows == 2
 
 
+def original_after_its_copy(tmp_path, original: RawStory, copy_body: str):
+    """A copy of `original` stored first (published five hours before it), then the original in a
+    run of its own: (the copy, the original, the second run's result)."""
+    config = DedupConfig(window_days=7)
+    (copy,) = normalize([copy_of(original, "copy", copy_body, hours=-5)])
+    (late,) = normalize([original])
+    stored_run(tmp_path, [copy], config)
+    return copy, late, stored_run(tmp_path, [late], config)
+
+
 def test_an_original_takes_over_a_copy_whose_few_typos_keep_it_within_one_damage_step(seed_stories, tmp_path):
     # Typos in one word of twenty or thirty leave a copy in the original's damage step, where
     # the earlier published would lead; the damage itself still tells them apart.
-    config = DedupConfig(window_days=7)
     original = seed_stories[1]
-    copies = normalize([copy_of(original, "typos", synth.damage(original.body, "typos", "medium", random.Random(0)),
-                                hours=-5)])
-    late = normalize([original])
-    vocab = quality.vocabulary(a.text for a in [*copies, *late])
-    assert quality.damage_step(copies[0], vocab) == quality.damage_step(late[0], vocab)
-    assert quality.damage(copies[0].text, vocab) > quality.damage(late[0].text, vocab)
-    stored_run(tmp_path, copies, config)
-    result = stored_run(tmp_path, late, config)
-    lead = late[0].article_id
-    assert result.group_of[copies[0].article_id] == lead == result.group_of[lead]
+    copy, late, result = original_after_its_copy(
+        tmp_path, original, synth.damage(original.body, "typos", "medium", random.Random(0)))
+    vocab = quality.vocabulary([copy.text, late.text])
+    assert quality.damage_step(copy, vocab) == quality.damage_step(late, vocab)
+    assert quality.damage(copy.text, vocab) > quality.damage(late.text, vocab)
+    assert result.group_of[copy.article_id] == late.article_id == result.group_of[late.article_id]
 
 
 def test_an_original_takes_over_a_copy_that_doubled_a_span_within_one_damage_step(seed_stories, tmp_path):
     # a scraper doubled one span of eight words: the copy's damage share stays in the original's
     # step and it has no misspelt word, yet the doubling is damage of its own
-    config = DedupConfig(window_days=7)
     original = seed_stories[1]
     words = original.body.split(" ")
-    copies = normalize([copy_of(original, "doubled", " ".join(words[:28] + words[20:]), hours=-5)])
-    late = normalize([original])
-    vocab = quality.vocabulary(a.text for a in [*copies, *late])
-    assert quality.damage_step(copies[0], vocab) == quality.damage_step(late[0], vocab)
-    assert quality.own_damage(copies[0].text, late[0].text, vocab) > quality.own_damage(late[0].text, copies[0].text, vocab)
-    stored_run(tmp_path, copies, config)
-    result = stored_run(tmp_path, late, config)
-    lead = late[0].article_id
-    assert result.group_of[copies[0].article_id] == lead == result.group_of[lead]
+    copy, late, result = original_after_its_copy(tmp_path, original, " ".join(words[:28] + words[20:]))
+    vocab = quality.vocabulary([copy.text, late.text])
+    assert quality.damage_step(copy, vocab) == quality.damage_step(late, vocab)
+    assert quality.own_damage(copy.text, late.text, vocab) > quality.own_damage(late.text, copy.text, vocab)
+    assert result.group_of[copy.article_id] == late.article_id == result.group_of[late.article_id]
 
 
 def test_an_original_takes_over_its_copy_trimmed_by_a_paragraph_and_published_first(seed_stories, tmp_path):
     # a paragraph less leaves the copy in the original's length step, where the earlier published
     # would lead: of two undamaged copies the more complete leads
-    config = DedupConfig(window_days=7)
     original = seed_stories[3]
-    lines = original.body.split("\n")
-    copies = normalize([copy_of(original, "trimmed", "\n".join(lines[:-2]), hours=-5)])
-    late = normalize([original])
-    assert quality.length_step(copies[0].text) == quality.length_step(late[0].text)
-    stored_run(tmp_path, copies, config)
-    result = stored_run(tmp_path, late, config)
-    lead = late[0].article_id
-    assert result.group_of[copies[0].article_id] == lead == result.group_of[lead]
+    copy, late, result = original_after_its_copy(tmp_path, original, "\n".join(original.body.split("\n")[:-2]))
+    assert quality.length_step(copy.text) == quality.length_step(late.text)
+    assert result.group_of[copy.article_id] == late.article_id == result.group_of[late.article_id]
 
 
 def test_an_original_takes_over_a_mistyped_copy_that_only_the_word_bags_find(tmp_path):
