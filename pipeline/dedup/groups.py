@@ -380,7 +380,8 @@ def fold_by_word_bag(new: list[Article], by_id: dict[str, Article], group_of: di
 
     def regrouped(head: str, lead: str) -> list[DuplicateEdge] | None:
         out = []
-        for e in members.get(head, []) if head in fresh else [e for e in stored_edges if e.duplicate_of == head]:
+        stored = [] if head in fresh else [e for e in stored_edges if e.duplicate_of == head]
+        for e in members.get(head, []) + stored:
             if not e.rule.startswith(VIA):
                 out.append(replace(e, duplicate_of=lead, rule=f"{VIA}{head}: {e.rule}"))
                 continue
@@ -411,11 +412,9 @@ def fold_by_word_bag(new: list[Article], by_id: dict[str, Article], group_of: di
         joined = regrouped(head, lead)
         if joined is None:
             continue
-        if head in fresh:
-            edges = [e for e in edges if e.duplicate_of != head]
-        else:  # a stored group taken over
+        if head not in fresh:  # a stored group taken over
             stored_edges = [e for e in stored_edges if e.duplicate_of != head]
-        edges += [edge(head, lead, scores, WORD_BAG, rule), *joined]
+        edges = [e for e in edges if e.duplicate_of != head] + [edge(head, lead, scores, WORD_BAG, rule), *joined]
         group_of.update((aid, lead) for aid in [head, *(e.article_id for e in joined)])
         moved.add(head)
         leading.add(lead)
