@@ -1,7 +1,8 @@
 """Normalize: canonical text for matching and display, and stable ids.
 
 Folds Unicode (NFKC) and quotes, undoes Penn-Treebank tokenization, collapses spaces,
-drops site boilerplate lines. The original text is kept beside the normalized one.
+drops site boilerplate lines and blocks of links to other stories (a "Related stories" heading
+and the headlines under it). The original text is kept beside the normalized one.
 """
 from __future__ import annotations
 
@@ -55,9 +56,23 @@ PTB_CLOSE_QUOTE = re.compile(r"\s*''")
 
 BOILERPLATE_MAX_CHARS = 160  # a longer line is story text, whatever it starts with
 
+# The heading of a block of links to other stories, matched against a whole stripped line.
+LINKS_HEADING = re.compile(
+    r"(Related|Recommended|See also|Also read|Read (more|next)|More (stories|news|on this story|from [\w .'-]{1,40})"
+    r"|Most (read|popular|viewed|shared)|Top stories|Trending( now)?|You (may|might) also (like|be interested in)"
+    r"|Related (stories|articles|news|coverage|content|links|reading|topics)|Recommended (stories|for you|reading))"
+    r"\s*:?", re.IGNORECASE)
+LINK_MAX_WORDS = 16  # a longer line under a links heading is story text again
+SENTENCE_END = re.compile(r"[.!?][\"')\]]?$")
+
 
 def is_boilerplate(line: str) -> bool:
     return len(line) <= BOILERPLATE_MAX_CHARS and any(p.fullmatch(line) for p in BOILERPLATE_LINES)
+
+
+def is_link(line: str) -> bool:
+    """A headline-like line: short, not ended as a sentence is."""
+    return len(line.split()) <= LINK_MAX_WORDS and not SENTENCE_END.search(line)
 
 
 def detokenize(line: str) -> str:
@@ -71,11 +86,20 @@ def normalize_text(text: str) -> str:
     text = PTB_CLOSE_QUOTE.sub('"', PTB_OPEN_QUOTE.sub('"', text)).translate(QUOTE_FOLDS)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = []
+    in_links = False  # under a heading of links to other stories: their headlines are not this story's text
     for raw in text.split("\n"):
         line = detokenize(SPACES.sub(" ", raw).strip())
         line = SPACES.sub(" ", line).strip()
-        if line and not is_boilerplate(line):
-            lines.append(line)
+        if not line:
+            continue
+        if LINKS_HEADING.fullmatch(line):
+            in_links = True
+        elif in_links and is_link(line):
+            pass
+        else:
+            in_links = False
+            if not is_boilerplate(line):
+                lines.append(line)
     return "\n".join(lines)
 
 

@@ -22,6 +22,16 @@ def test_boilerplate_lines_are_dropped_but_story_lines_stay():
     assert normalize_text(long_line).startswith("IE 11 is not supported.")
 
 
+def test_a_block_of_links_to_other_stories_is_dropped_up_to_the_story_text_after_it():
+    text = ("Quake hits island\nThe quake struck at dawn, officials said.\nRelated stories:\n"
+            "Aftershocks rattle the coast as rescuers dig\nWhat we know about the fault line\n"
+            "Rescuers said on Tuesday that they had reached the last of the villages cut off by the slides.\n"
+            "Most read\nIs the island ready for the next one?\nSee also\nA headline with no end")
+    assert normalize_text(text) == ("Quake hits island\nThe quake struck at dawn, officials said.\n"
+                                    "Rescuers said on Tuesday that they had reached the last of the villages cut off "
+                                    "by the slides.\nIs the island ready for the next one?")
+
+
 def test_original_is_kept_and_ids_are_stable():
     story = RawStory(source_id="s1", body="Hello  world .")
     article = normalize_story(story)
