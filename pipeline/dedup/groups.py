@@ -328,7 +328,8 @@ def comes_before(a: Article, b: Article, key_a: tuple, key_b: tuple, vocab: qual
     (`quality.own_damage`), then the one whose body lines include all of the other's and more
     (`quality.body_lines`): a copy trimmed by a paragraph is in its original's length step, where
     the earlier published would lead. A line any damage or a dateline touched differs, so then
-    neither holds the other."""
+    neither holds the other; then the one with fewer short lines of its own
+    (`quality.furniture_lines`): a re-wrapped copy's headline, dateline and page furniture."""
     if key_a[:2] == key_b[:2]:
         own_a, own_b = quality.own_damage(a.text, b.text, vocab), quality.own_damage(b.text, a.text, vocab)
         if own_a != own_b:
@@ -336,6 +337,9 @@ def comes_before(a: Article, b: Article, key_a: tuple, key_b: tuple, vocab: qual
         body_a, body_b = quality.body_lines(a.text), quality.body_lines(b.text)
         if body_a > body_b or body_b > body_a:  # one holds all of the other and more
             return body_a > body_b
+        lines_a, lines_b = quality.furniture_lines(a.text), quality.furniture_lines(b.text)
+        if len(lines_a - lines_b) != len(lines_b - lines_a):  # furniture of its own: a re-wrapped copy
+            return len(lines_a - lines_b) < len(lines_b - lines_a)
     return key_a < key_b
 
 

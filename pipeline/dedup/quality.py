@@ -135,6 +135,16 @@ def body_lines(text: str) -> frozenset[tuple[str, ...]]:
     return frozenset(map(tuple, body_words(text)))
 
 
+@functools.lru_cache(maxsize=2048)
+def furniture_lines(text: str) -> frozenset[tuple[str, ...]]:
+    """The story's lines outside its body (`body_words`), each as its words: headlines, datelines,
+    bylines and page furniture; none where every line is short."""
+    lines = [tuple(WORD.findall(line.casefold())) for line in text.split("\n")]
+    if not any(len(line) >= BODY_LINE_WORDS for line in lines):
+        return frozenset()
+    return frozenset(line for line in lines if 0 < len(line) < BODY_LINE_WORDS)
+
+
 def body_shingles(text: str) -> int:
     """How much distinct text the story's body holds: the distinct word 3-shingles of its body
     lines (`body_words`), those with an odd word (`odd`) left out. Spans a scraper doubled add

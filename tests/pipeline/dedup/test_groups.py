@@ -354,6 +354,16 @@ def test_an_original_takes_over_its_copy_trimmed_by_a_paragraph_and_published_fi
     assert result.group_of[copy.article_id] == late.article_id == result.group_of[late.article_id]
 
 
+def test_an_original_takes_over_its_copy_rewrapped_in_page_furniture_and_published_first(seed_stories, tmp_path):
+    # a new headline, a dateline and lines of furniture around the same paragraphs: the bare
+    # original is the cleaner text
+    original = seed_stories[3]
+    copy, late, result = original_after_its_copy(
+        tmp_path, original, synth.rewrap(original.body, random.Random(0), 0.5, donor=seed_stories[4].body))
+    assert quality.length_step(copy.text) == quality.length_step(late.text)
+    assert result.group_of[copy.article_id] == late.article_id == result.group_of[late.article_id]
+
+
 def test_an_original_takes_over_a_mistyped_copy_that_only_the_word_bags_find(tmp_path):
     # keyboard slips in a third of the words and neighbours swapped leave no shingle to find the
     # pair by; the word bags find it among forty other stories, and the original, arriving after
