@@ -120,26 +120,30 @@ def doubled_shingles(words: tuple[str, ...]) -> int:
     return doubled
 
 
-def body_words(text: str) -> list[list[str]]:
+@functools.lru_cache(maxsize=2048)  # ties between copies of one story read them again
+def line_words(text: str) -> tuple[tuple[str, ...], ...]:
+    """The words of each of the text's lines, casefolded."""
+    return tuple(tuple(WORD.findall(line.casefold())) for line in text.split("\n"))
+
+
+def body_words(text: str) -> list[tuple[str, ...]]:
     """The words of the story's body lines: its lines of at least `BODY_LINE_WORDS` words (all its
     lines where it has none such). Headlines, datelines and furniture a re-wrapped copy adds are
     short lines."""
-    lines = [WORD.findall(line.casefold()) for line in text.split("\n")]
-    return [line for line in lines if len(line) >= BODY_LINE_WORDS] or lines
+    lines = line_words(text)
+    return [line for line in lines if len(line) >= BODY_LINE_WORDS] or list(lines)
 
 
-@functools.lru_cache(maxsize=2048)  # ties between copies of one story
 def body_lines(text: str) -> frozenset[tuple[str, ...]]:
     """The story's body lines (`body_words`), each as its words: a copy trimmed by whole paragraphs
     has a subset of its original's."""
-    return frozenset(map(tuple, body_words(text)))
+    return frozenset(body_words(text))
 
 
-@functools.lru_cache(maxsize=2048)
 def furniture_lines(text: str) -> frozenset[tuple[str, ...]]:
     """The story's lines outside its body (`body_words`), each as its words: headlines, datelines,
     bylines and page furniture; none where every line is short."""
-    lines = [tuple(WORD.findall(line.casefold())) for line in text.split("\n")]
+    lines = line_words(text)
     if not any(len(line) >= BODY_LINE_WORDS for line in lines):
         return frozenset()
     return frozenset(line for line in lines if 0 < len(line) < BODY_LINE_WORDS)
