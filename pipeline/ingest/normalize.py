@@ -58,9 +58,9 @@ BOILERPLATE_MAX_CHARS = 160  # a longer line is story text, whatever it starts w
 
 # The heading of a block of links to other stories, matched against a whole stripped line.
 LINKS_HEADING = re.compile(
-    r"(Related|Recommended|See also|Also read|Read (more|next)|More (stories|news|on this story|from [\w .'-]{1,40})"
-    r"|Most (read|popular|viewed|shared)|Top stories|Trending( now)?|You (may|might) also (like|be interested in)"
-    r"|Related (stories|articles|news|coverage|content|links|reading|topics)|Recommended (stories|for you|reading))"
+    r"(Related( (stories|articles|news|coverage|content|links|reading|topics))?|Recommended( (stories|for you|reading))?"
+    r"|See also|Also read|Read (more|next)|More (stories|news|on this story|from [\w .'-]{1,40})"
+    r"|Most (read|popular|viewed|shared)|Top stories|Trending( now)?|You (may|might) also (like|be interested in))"
     r"\s*:?", re.IGNORECASE)
 LINK_MAX_WORDS = 16  # a longer line under a links heading is story text again
 SENTENCE_END = re.compile(r"[.!?][\"')\]]?$")
