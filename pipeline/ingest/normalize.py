@@ -90,16 +90,14 @@ def normalize_text(text: str) -> str:
     for raw in text.split("\n"):
         line = detokenize(SPACES.sub(" ", raw).strip())
         line = SPACES.sub(" ", line).strip()
-        if not line:
-            continue
         if LINKS_HEADING.fullmatch(line):
             in_links = True
-        elif in_links and is_link(line):
-            pass
-        else:
-            in_links = False
-            if not is_boilerplate(line):
-                lines.append(line)
+            continue
+        if not line or (in_links and is_link(line)):
+            continue
+        in_links = False
+        if not is_boilerplate(line):
+            lines.append(line)
     return "\n".join(lines)
 
 
