@@ -20,7 +20,7 @@ import pytest
 from bench.dashboard import synthetic_store
 from pipeline import search
 from pipeline.store import Store as Snapshots
-from tests.support.browser import CHROMEDRIVER, CHROMIUM, headless_chromium, serving, text_of, wait_for
+from tests.support.browser import CHROMEDRIVER, CHROMIUM, headless_chromium, serving, text_of, texts_of_all, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -142,8 +142,8 @@ def test_multi_word_search_in_any_order_over_headlines_names_and_text(dashboard,
     browser.get(dashboard)
     search_for(browser, "iran earthquake")  # "iran" starts "Iranian"; the words in the other order
     count_text(browser, "1 events")
-    rows = browser.find_elements("css selector", "table[data-testid=event-list] tbody tr")
-    assert len(rows) == 1 and "Earthquake Levels Villages on Iranian Island" in rows[0].text
+    (row,) = texts_of_all(browser, "table[data-testid=event-list] tbody tr", 1)  # the list under the count
+    assert "Earthquake Levels Villages on Iranian Island" in row
     search_for(browser, "tremor qeshm sunday")  # story text only
     count_text(browser, "1 events")
     assert "Iranian Island" in text_of(browser, "table[data-testid=event-list]")

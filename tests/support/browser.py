@@ -113,3 +113,21 @@ def text_of(driver, css: str, text: str = "", timeout: float = 60) -> str:
 
     waiting = WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,))
     return waiting.until(found, f"no {css!r} with {text!r}")
+
+
+def texts_of_all(driver, css: str, count: int, timeout: float = 60) -> list[str]:
+    """The texts of the elements matching `css`, once there are `count` of them.
+
+    The app draws a page element by element, and keeps the last page's elements until it replaces
+    them: one element drawn says nothing of the others.
+    """
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def found(d):
+        elements = d.find_elements(By.CSS_SELECTOR, css)
+        return [e.text for e in elements] if len(elements) == count else False
+
+    waiting = WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,))
+    return waiting.until(found, f"never {count} of {css!r}")
