@@ -78,11 +78,19 @@ def headless_chromium(profile_dir: Path, window: str = "1400,1600"):
         driver.quit()
 
 
+def until(driver, found, message: str, timeout: float = 60):
+    """What `found(driver)` returns once it is truthy, retried every 0.1 s: the app re-renders
+    elements on every rerun, so one found a moment ago may be gone when it is read."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    waiting = WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,))
+    return waiting.until(found, message)
+
+
 def wait_for(driver, css: str, text: str = "", timeout: float = 60):
     """The first displayed element matching `css` (and containing `text`), once the app has rendered it."""
-    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     def found(d):
         for element in d.find_elements(By.CSS_SELECTOR, css):
@@ -90,19 +98,13 @@ def wait_for(driver, css: str, text: str = "", timeout: float = 60):
                 return element
         return False
 
-    waiting = WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,))
-    return waiting.until(found, f"no {css!r} with {text!r}")
+    return until(driver, found, f"no {css!r} with {text!r}", timeout)
 
 
 def text_of(driver, css: str, text: str = "", timeout: float = 60) -> str:
-    """The text of the first displayed element matching `css` (and containing `text`), read inside the wait.
-
-    The app re-renders elements on every rerun, so an element found a moment ago may be gone when
-    its text is read; reading inside the wait retries on that.
-    """
-    from selenium.common.exceptions import StaleElementReferenceException
+    """The text of the first displayed element matching `css` (and containing `text`), read inside
+    the wait, so that an element re-rendered between finding and reading it is looked for again."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     def found(d):
         for element in d.find_elements(By.CSS_SELECTOR, css):
@@ -111,8 +113,7 @@ def text_of(driver, css: str, text: str = "", timeout: float = 60) -> str:
                 return shown
         return False
 
-    waiting = WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,))
-    return waiting.until(found, f"no {css!r} with {text!r}")
+    return until(driver, found, f"no {css!r} with {text!r}", timeout)
 
 
 def texts_of_all(driver, css: str, count: int, timeout: float = 60) -> list[str]:
@@ -121,13 +122,10 @@ def texts_of_all(driver, css: str, count: int, timeout: float = 60) -> list[str]
     The app draws a page element by element, and keeps the last page's elements until it replaces
     them: one element drawn says nothing of the others.
     """
-    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     def found(d):
         elements = d.find_elements(By.CSS_SELECTOR, css)
         return [e.text for e in elements] if len(elements) == count else False
 
-    waiting = WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,))
-    return waiting.until(found, f"never {count} of {css!r}")
+    return until(driver, found, f"never {count} of {css!r}", timeout)
