@@ -20,7 +20,7 @@ import pytest
 from bench.dashboard import synthetic_store
 from pipeline import search
 from pipeline.store import Store as Snapshots
-from tests.support.browser import CHROMEDRIVER, CHROMIUM, headless_chromium, serving, text_of, texts_of_all, wait_for
+from tests.support.browser import CHROMEDRIVER, CHROMIUM, headless_chromium, serving, text_of, texts_of_all, until, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -116,13 +116,11 @@ def url_params(driver) -> dict:
 def search_for(driver, text: str) -> None:
     """Type a search and wait until the app has taken it (it lands in the URL), so what follows reads the new list."""
     from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support.ui import WebDriverWait
 
     box = wait_for(driver, SEARCH_BOX)
     box.send_keys(Keys.CONTROL, "a")  # select and overwrite: clear() bypasses the app's own state
     box.send_keys(Keys.DELETE, text + "\n")
-    WebDriverWait(driver, 60, poll_frequency=0.1).until(
-        lambda d: url_params(d).get("q") == [text], f"the search {text!r} never reached the URL")
+    until(driver, lambda d: url_params(d).get("q") == [text], f"the search {text!r} never reached the URL")
 
 
 def test_the_page_resets_when_the_search_changes_and_clamps_past_the_end(dashboard, browser):
