@@ -31,9 +31,9 @@ def window_distance(stories: list[Article], vectors: np.ndarray, config: EventCo
     `placed` marks the stories that already have an event (None: none do, the window is
     clustered from scratch). The cut is `event_distance` where the window is dense and
     tightens towards `event_sparse_distance` as it gets sparse (`cluster.window_sparseness`).
-    A window is also locally scaled (`cluster.local_scaling`) and cut `event_scaled_margin`
-    higher, with the scaling fading out as the window gets sparse (a story's nearest others
-    are then mostly other events' stories), when no story in it is placed yet or when every
+    A window is also locally scaled (`cluster.local_scaling`), the scaling fading out as the
+    window gets sparse (a story's nearest others are then mostly other events' stories),
+    when no story in it is placed yet or when every
     story in it has a publication time. A run that places new, undated stories among older
     events does so by `new_among_older`: with publication times, the time penalty keeps
     same-kind events apart, and scaling lets an event's later, farther-dated stories join its
@@ -53,10 +53,6 @@ def window_distance(stories: list[Article], vectors: np.ndarray, config: EventCo
     return new_among_older(distance, ~placed, config)
 
 
-def scaled_full_cut(config: EventConfig) -> float:
-    return config.distance + config.scaled_margin
-
-
 def sparseness_at(full: float, distance: np.ndarray, config: EventConfig) -> float:
     """How sparse stories are at cut `full` (`cluster.window_sparseness`): 0 dense, 1 sparse."""
     return similarity.window_sparseness(distance, full, config.sparse_neighbours, config.dense_neighbours)
@@ -72,15 +68,15 @@ def cut_at(full: float, distance: np.ndarray, config: EventConfig, sparseness: f
 
 
 def density_among(distance: np.ndarray, config: EventConfig) -> float:
-    """1 where stories have `event_dense_neighbours` others within the scaled full cut, 0 where sparse."""
-    return 1 - sparseness_at(scaled_full_cut(config), distance, config)
+    """1 where stories have `event_dense_neighbours` others within the full cut, 0 where sparse."""
+    return 1 - sparseness_at(config.distance, distance, config)
 
 
 def scale_as_from_scratch(distance: np.ndarray, config: EventConfig) -> float:
     """Locally scale a window as a run clustering it from scratch does (in place); return its cut."""
-    sparseness = sparseness_at(scaled_full_cut(config), distance, config)
+    sparseness = sparseness_at(config.distance, distance, config)
     similarity.local_scaling(distance, config.scaling_neighbours, config.scaling_weight * (1 - sparseness))
-    return cut_at(scaled_full_cut(config), distance, config, sparseness)
+    return cut_at(config.distance, distance, config, sparseness)
 
 
 def new_among_older(distance: np.ndarray, new: np.ndarray, config: EventConfig) -> tuple[np.ndarray, float]:
@@ -93,34 +89,27 @@ def new_among_older(distance: np.ndarray, new: np.ndarray, config: EventConfig) 
       the whole window would scale it, except that a new story never comes closer to an older
       one than the plain distance. Why: a burst's first reports of a same-kind event measure
       their reach to the older event, and scaling would pull them into it.
-    Everything is expressed against the scaled window's cut (plain distances move up by the
-    difference of the two cuts).
     """
-    plain_cut = cut_at(config.distance, distance, config)
-    window_sparseness = sparseness_at(scaled_full_cut(config), distance, config)
-    cut = cut_at(scaled_full_cut(config), distance, config, window_sparseness)
-    shift = np.float32(cut - plain_cut)
+    window_sparseness = sparseness_at(config.distance, distance, config)
+    cut = cut_at(config.distance, distance, config, window_sparseness)
     rows = np.flatnonzero(new)
     among_new = np.ix_(rows, rows)
     strength = density_among(distance[among_new], config) if len(rows) >= 3 else 0.0
-    if strength > 0:
-        burst = similarity.locally_scaled_rows(distance, rows, config.scaling_neighbours,
-                                            config.scaling_weight * (1 - window_sparseness))
-        floor = distance[rows]
-        floor += shift
-        floor[:, rows] = 0.0  # among the new stories the scaled distances stand as they are
-        np.maximum(burst, floor, out=burst)
-        del floor
-        distance[among_new] = scale_among_themselves(distance[among_new], strength, config)
-    distance += shift
-    np.fill_diagonal(distance, 0.0)
-    if strength > 0:
-        burst *= np.float32(strength)
-        blended = distance[rows]
-        blended *= np.float32(1 - strength)
-        blended += burst
-        distance[rows] = blended
-        distance[:, rows] = blended.T
+    if strength <= 0:
+        return distance, cut
+    burst = similarity.locally_scaled_rows(distance, rows, config.scaling_neighbours,
+                                           config.scaling_weight * (1 - window_sparseness))
+    floor = distance[rows]
+    floor[:, rows] = 0.0  # among the new stories the scaled distances stand as they are
+    np.maximum(burst, floor, out=burst)
+    del floor
+    distance[among_new] = scale_among_themselves(distance[among_new], strength, config)
+    burst *= np.float32(strength)
+    blended = distance[rows]
+    blended *= np.float32(1 - strength)
+    blended += burst
+    distance[rows] = blended
+    distance[:, rows] = blended.T
     return distance, cut
 
 
@@ -128,14 +117,11 @@ def scale_among_themselves(among_new: np.ndarray, strength: float, config: Event
     """The new stories' distances among themselves locally scaled as a run over them alone would
     scale them, at `strength` (how dense they are among themselves), in place.
 
-    Their distances are lowered by the scaled windows' extra margin (`event_scaled_margin`) to
-    the same extent, as the plain cut is the reference. Why: where a run brings the bulk of an
-    event at once (news comes in bursts), its one-line reports are kept together as in a first
-    run; where the new stories are few or scattered across events, nothing changes.
+    Why: where a run brings the bulk of an event at once (news comes in bursts), its one-line
+    reports are kept together as in a first run; where the new stories are few or scattered
+    across events, nothing changes.
     """
     similarity.local_scaling(among_new, config.scaling_neighbours, config.scaling_weight * strength)
-    among_new -= np.float32(config.scaled_margin * strength)
-    np.clip(among_new, 0.0, None, out=among_new)
     np.fill_diagonal(among_new, 0.0)
     return among_new
 
@@ -161,9 +147,9 @@ def update_events(
     time, scaling never brings a new story closer to an older one (`new_among_older`), and the
     clusters are named after the events their older stories already have (`cluster.remap_ids`). New stories take their
     cluster's name, so they land where that clustering puts them; older stories never move. An older event that no
-    cluster is named after any more, that has no stories outside the window and at most
-    `event_merge_max_stories` stories, was found to be part of another: it is merged into the
-    event most of its stories' clusters took. A larger one stays as it is.
+    cluster is named after any more, that has no stories outside the window and holds one
+    story, was found to be part of another: it is merged into the event its story's cluster
+    took. A larger one stays as it is.
     """
     fresh = [a for a in stories if a.article_id not in previous]
     if not fresh:
@@ -179,10 +165,10 @@ def update_events(
     in_window = set(ids)
     held_outside = {eid for aid, eid in previous.items() if aid not in in_window}
     size = Counter(previous.values())
-    # Only small events are folded in: a window's merge cannot be undone by a later run, and
-    # a larger event may already be linked from the dashboard; the re-cluster flow merges any.
+    # Only one-story events are folded in: a window's merge cannot be undone by a later run,
+    # and a larger event may already be linked from the dashboard; the re-cluster flow merges any.
     merged_into = {old: new for old, new in named.merged_into.items()
-                   if old not in held_outside and size[old] <= config.merge_max_stories}
+                   if old not in held_outside and size[old] == 1}
     event_of = {a.article_id: previous.get(a.article_id) or named.event_of[a.article_id] for a in stories}
     for aid, eid in event_of.items():
         event_of[aid] = merged_into.get(eid, eid)

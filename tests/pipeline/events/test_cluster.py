@@ -192,7 +192,7 @@ def test_incremental_run_merges_events_one_cluster_now_holds():
     assert result.event_of[articles[1].article_id] not in {"e_tulsa", "e_a", "e_b"}
 
 
-def test_incremental_run_folds_only_small_events_into_others():
+def test_incremental_run_folds_only_one_story_events_into_others():
     from pipeline.records import RawStory
 
     t0 = datetime(2021, 5, 1, tzinfo=timezone.utc)
@@ -212,10 +212,6 @@ def test_incremental_run_folds_only_small_events_into_others():
     assert result.merged_into == {}
     assert {result.event_of[i] for i in ids[1:5]} == {"e_a", "e_b"}  # older stories stay where they were
     assert result.event_of[ids[5]] in {"e_a", "e_b"}
-    # with a higher limit the same run folds one into the other
-    wider = settings.model_copy(update={"merge_max_stories": 2})
-    merged = assign.update_events(articles, vectors, previous, set(previous.values()), wider)
-    assert len(merged.merged_into) == 1 and len({merged.event_of[i] for i in ids[1:]}) == 1
 
 
 def blocks_of(size: int) -> np.ndarray:
@@ -246,8 +242,7 @@ def test_window_cut_follows_sparseness_and_never_loosens_a_stricter_cut():
         assert cut == pytest.approx(s.sparse_distance)  # five stories, no two within the cut: sparse
     strict = s.model_copy(update={"distance": 0.05})
     for window_placed in (None, placed):
-        assert assign.window_distance(articles, vectors, strict, window_placed)[1] == pytest.approx(
-            0.05 + s.scaled_margin)
+        assert assign.window_distance(articles, vectors, strict, window_placed)[1] == pytest.approx(0.05)
     unscaled = strict.model_copy(update={"scaling_weight": 0.0})
     assert assign.window_distance(articles, vectors, unscaled, placed)[1] == 0.05
 
@@ -269,15 +264,14 @@ def test_windows_are_scaled_when_clustered_from_scratch_or_dated():
     off = s.model_copy(update={"scaling_weight": 0.0})
     plain, plain_cut = assign.window_distance(articles, vectors, off)
     assert plain_cut == s.distance  # dense: full cuts
-    # a run placing a new story among older ones, one story without a publication time:
-    # plain, measured against the scaled cut
+    # a run placing a new story among older ones, one story without a publication time: plain
     one_new = np.arange(len(articles)) == len(articles) - 1
     unscaled, cut = assign.window_distance(undated[:-1] + articles[-1:], vectors, s, ~one_new)
-    assert cut == pytest.approx(s.distance + s.scaled_margin)
-    assert np.allclose(unscaled - cut, np.where(np.eye(len(articles)), -cut, plain - plain_cut), atol=1e-6)
+    assert cut == pytest.approx(s.distance)
+    assert np.allclose(unscaled, plain, atol=1e-6)
     for window, placed in ((undated, None), (articles, None), (articles, ~one_new)):
         scaled, scaled_cut = assign.window_distance(window, vectors, s, placed)
-        assert scaled_cut == pytest.approx(s.distance + s.scaled_margin)
+        assert scaled_cut == pytest.approx(s.distance)
         assert not np.allclose(unscaled, scaled)
 
 
