@@ -240,6 +240,7 @@ CONFIGS = {
     "no window floor": lambda: CurrentPipeline(patches=NO_WINDOW_FLOOR),
     "no sparse cut": lambda: CurrentPipeline({"sparse_distance": 2.0}),  # never tighter than the full cut
     "no sparseness at all": lambda: CurrentPipeline(patches=NO_SPARSENESS),
+    "no word pairs": lambda: CurrentPipeline({"word_pairs": False}),
 }
 
 
