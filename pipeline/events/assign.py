@@ -30,15 +30,14 @@ def window_distance(stories: list[Article], vectors: np.ndarray, config: EventCo
 
     `placed` marks the stories that already have an event (None: none do, the window is
     clustered from scratch). The cut is `event_distance` where the window is dense and
-    tightens towards `event_sparse_distance` as it gets sparse (`cluster.window_sparseness`).
-    A window is also locally scaled (`cluster.local_scaling`), the scaling fading out as the
-    window gets sparse (a story's nearest others are then mostly other events' stories),
-    when no story in it is placed yet or when every
-    story in it has a publication time. A run that places new, undated stories among older
-    events does so by `new_among_older`: with publication times, the time penalty keeps
-    same-kind events apart, and scaling lets an event's later, farther-dated stories join its
-    first ones; without them, scaling new stories against older ones pulled them into
-    same-kind events.
+    tightens towards `event_sparse_distance` as it gets sparse (`similarity.window_sparseness`).
+    A window is also locally scaled (`similarity.local_scaling`), the scaling fading out as the
+    window gets sparse (a story's nearest others are then mostly other events' stories), when
+    no story in it is placed yet or when every story in it has a publication time. A run that
+    places new, undated stories among older events does so by `new_among_older`: with
+    publication times, the time penalty keeps same-kind events apart, and scaling lets an
+    event's later, farther-dated stories join its first ones; without them, scaling new stories
+    against older ones pulled them into same-kind events.
     """
     documents = lexical.without_common_lines([similarity.story_document(a) for a in stories],
                                              config.common_line_share)
@@ -47,42 +46,37 @@ def window_distance(stories: list[Article], vectors: np.ndarray, config: EventCo
                                       config.time_scale_days, config.time_weight,
                                       config.word_pairs)
     if config.scaling_weight <= 0:
-        return distance, cut_at(config.distance, distance, config)
+        return distance, cut_at(distance, config)
     if placed is None or not placed.any() or all(a.published_at is not None for a in stories):
         return distance, scale_as_from_scratch(distance, config)
     return new_among_older(distance, ~placed, config)
 
 
-def sparseness_at(full: float, distance: np.ndarray, config: EventConfig) -> float:
-    """How sparse stories are at cut `full` (`cluster.window_sparseness`): 0 dense, 1 sparse."""
-    return similarity.window_sparseness(distance, full, config.sparse_neighbours, config.dense_neighbours)
+def sparseness_of(distance: np.ndarray, config: EventConfig) -> float:
+    """How sparse stories are at the full cut (`similarity.window_sparseness`): 0 dense, 1 sparse."""
+    return similarity.window_sparseness(distance, config.distance, config.sparse_neighbours, config.dense_neighbours)
 
 
-def cut_at(full: float, distance: np.ndarray, config: EventConfig, sparseness: float | None = None) -> float:
-    """The cut for a window whose full cut is `full`: that where it is dense, tightening towards
+def cut_at(distance: np.ndarray, config: EventConfig, sparseness: float | None = None) -> float:
+    """The cut for a window: `event_distance` where it is dense, tightening towards
     `event_sparse_distance` as it gets sparse (`sparseness`, measured when not given)."""
     if sparseness is None:
-        sparseness = sparseness_at(full, distance, config)
+        sparseness = sparseness_of(distance, config)
     # a stricter cut (a per-run override) is never loosened by the sparse cut
-    return full - (full - min(config.sparse_distance, full)) * sparseness
-
-
-def density_among(distance: np.ndarray, config: EventConfig) -> float:
-    """1 where stories have `event_dense_neighbours` others within the full cut, 0 where sparse."""
-    return 1 - sparseness_at(config.distance, distance, config)
+    return config.distance - (config.distance - min(config.sparse_distance, config.distance)) * sparseness
 
 
 def scale_as_from_scratch(distance: np.ndarray, config: EventConfig) -> float:
     """Locally scale a window as a run clustering it from scratch does (in place); return its cut."""
-    sparseness = sparseness_at(config.distance, distance, config)
+    sparseness = sparseness_of(distance, config)
     similarity.local_scaling(distance, config.scaling_neighbours, config.scaling_weight * (1 - sparseness))
-    return cut_at(config.distance, distance, config, sparseness)
+    return cut_at(distance, config, sparseness)
 
 
 def new_among_older(distance: np.ndarray, new: np.ndarray, config: EventConfig) -> tuple[np.ndarray, float]:
     """Distances for a run placing new, undated stories among older ones (in place), and the cut.
 
-    Two readings, weighed by how dense the new stories are among themselves (`density_among`):
+    Two readings, weighed by how dense the new stories are among themselves (1 - `sparseness_of`):
     - scattered new stories (a few per event, mostly first reports) are scaled among themselves
       only (`scale_among_themselves`) and stay plain against older ones;
     - a burst (the bulk of an event or several at once) is scaled as a from-scratch run over
@@ -90,11 +84,11 @@ def new_among_older(distance: np.ndarray, new: np.ndarray, config: EventConfig) 
       one than the plain distance. Why: a burst's first reports of a same-kind event measure
       their reach to the older event, and scaling would pull them into it.
     """
-    window_sparseness = sparseness_at(config.distance, distance, config)
-    cut = cut_at(config.distance, distance, config, window_sparseness)
+    window_sparseness = sparseness_of(distance, config)
+    cut = cut_at(distance, config, window_sparseness)
     rows = np.flatnonzero(new)
     among_new = np.ix_(rows, rows)
-    strength = density_among(distance[among_new], config) if len(rows) >= 3 else 0.0
+    strength = 1 - sparseness_of(distance[among_new], config) if len(rows) >= 3 else 0.0
     if strength <= 0:
         return distance, cut
     burst = similarity.locally_scaled_rows(distance, rows, config.scaling_neighbours,

@@ -313,7 +313,7 @@ def test_a_burst_of_new_undated_stories_is_scaled_among_itself_as_one_run_over_t
     s = EventConfig()
     off = s.model_copy(update={"scaling_weight": 0.0})
     plain, _ = assign.window_distance(articles, vectors, off)
-    assert assign.density_among(plain[np.ix_(is_new, is_new)], s) == 1.0  # the premise: a dense burst
+    assert assign.sparseness_of(plain[np.ix_(is_new, is_new)], s) == 0.0  # the premise: a dense burst
     as_one_run, one_run_cut = assign.window_distance(articles, vectors, s)
     mixed, cut = assign.window_distance(articles, vectors, s, ~is_new)
     among_new = np.ix_(is_new, is_new)
