@@ -89,7 +89,7 @@ class EventConfig(StageConfig):
     embedding_weight: float = Field(0.1, ge=0, le=1, description="share of embedding cosine in similarity; rest lexical")
     word_pairs: bool = Field(True, description="neighbouring content-word pairs as a third lexical term set "
                              "beside evidence terms and content words")
-    distance: float = Field(0.775, description="max mean blended distance inside one event, where stories have "
+    distance: float = Field(0.75, description="max mean blended distance inside one event, where stories have "
                             "dense_neighbours or more others within it on average")
     clusterer: Literal["average", "hdbscan"] = Field("average", description="how stories are grouped at the cut: "
                                                      "average linkage, or HDBSCAN on the same distances")
@@ -97,6 +97,7 @@ class EventConfig(StageConfig):
                                   "local reach (scaling_neighbours-th nearest other): whole windows clustered from "
                                   "scratch or fully dated, else between new stories only (0: never)")
     scaling_neighbours: int = Field(5, ge=1, description="which nearest other story sets a story's local reach")
+    scaled_margin: float = Field(0.025, description="locally scaled distances are cut this much above distance")
     sparse_distance: float = Field(0.6, description="the cut where stories have sparse_neighbours or fewer")
     sparse_neighbours: float = Field(1.5, description="mean neighbours per story at or below which a window is "
                                      "cut at sparse_distance")

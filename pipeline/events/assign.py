@@ -30,14 +30,15 @@ def window_distance(stories: list[Article], vectors: np.ndarray, config: EventCo
 
     `placed` marks the stories that already have an event (None: none do, the window is
     clustered from scratch). The cut is `event_distance` where the window is dense and
-    tightens towards `event_sparse_distance` as it gets sparse (`similarity.window_sparseness`).
-    A window is also locally scaled (`similarity.local_scaling`), the scaling fading out as the
-    window gets sparse (a story's nearest others are then mostly other events' stories), when
-    no story in it is placed yet or when every story in it has a publication time. A run that
-    places new, undated stories among older events does so by `new_among_older`: with
-    publication times, the time penalty keeps same-kind events apart, and scaling lets an
-    event's later, farther-dated stories join its first ones; without them, scaling new stories
-    against older ones pulled them into same-kind events.
+    tightens towards `event_sparse_distance` as it gets sparse (`cluster.window_sparseness`).
+    A window is also locally scaled (`cluster.local_scaling`) and cut `event_scaled_margin`
+    higher, with the scaling fading out as the window gets sparse (a story's nearest others
+    are then mostly other events' stories), when no story in it is placed yet or when every
+    story in it has a publication time. A run that places new, undated stories among older
+    events does so by `new_among_older`: with publication times, the time penalty keeps
+    same-kind events apart, and scaling lets an event's later, farther-dated stories join its
+    first ones; without them, scaling new stories against older ones pulled them into
+    same-kind events.
     """
     documents = lexical.without_common_lines([similarity.story_document(a) for a in stories],
                                              config.common_line_share)
@@ -46,64 +47,80 @@ def window_distance(stories: list[Article], vectors: np.ndarray, config: EventCo
                                       config.time_scale_days, config.time_weight,
                                       config.word_pairs)
     if config.scaling_weight <= 0:
-        return distance, cut_at(distance, config)
+        return distance, cut_at(config.distance, distance, config)
     if placed is None or not placed.any() or all(a.published_at is not None for a in stories):
         return distance, scale_as_from_scratch(distance, config)
     return new_among_older(distance, ~placed, config)
 
 
-def sparseness_of(distance: np.ndarray, config: EventConfig) -> float:
-    """How sparse stories are at the full cut (`similarity.window_sparseness`): 0 dense, 1 sparse."""
-    return similarity.window_sparseness(distance, config.distance, config.sparse_neighbours, config.dense_neighbours)
+def scaled_full_cut(config: EventConfig) -> float:
+    return config.distance + config.scaled_margin
 
 
-def cut_at(distance: np.ndarray, config: EventConfig, sparseness: float | None = None) -> float:
-    """The cut for a window: `event_distance` where it is dense, tightening towards
+def sparseness_at(full: float, distance: np.ndarray, config: EventConfig) -> float:
+    """How sparse stories are at cut `full` (`cluster.window_sparseness`): 0 dense, 1 sparse."""
+    return similarity.window_sparseness(distance, full, config.sparse_neighbours, config.dense_neighbours)
+
+
+def cut_at(full: float, distance: np.ndarray, config: EventConfig, sparseness: float | None = None) -> float:
+    """The cut for a window whose full cut is `full`: that where it is dense, tightening towards
     `event_sparse_distance` as it gets sparse (`sparseness`, measured when not given)."""
     if sparseness is None:
-        sparseness = sparseness_of(distance, config)
+        sparseness = sparseness_at(full, distance, config)
     # a stricter cut (a per-run override) is never loosened by the sparse cut
-    return config.distance - (config.distance - min(config.sparse_distance, config.distance)) * sparseness
+    return full - (full - min(config.sparse_distance, full)) * sparseness
+
+
+def density_among(distance: np.ndarray, config: EventConfig) -> float:
+    """1 where stories have `event_dense_neighbours` others within the scaled full cut, 0 where sparse."""
+    return 1 - sparseness_at(scaled_full_cut(config), distance, config)
 
 
 def scale_as_from_scratch(distance: np.ndarray, config: EventConfig) -> float:
     """Locally scale a window as a run clustering it from scratch does (in place); return its cut."""
-    sparseness = sparseness_of(distance, config)
+    sparseness = sparseness_at(scaled_full_cut(config), distance, config)
     similarity.local_scaling(distance, config.scaling_neighbours, config.scaling_weight * (1 - sparseness))
-    return cut_at(distance, config, sparseness)
+    return cut_at(scaled_full_cut(config), distance, config, sparseness)
 
 
 def new_among_older(distance: np.ndarray, new: np.ndarray, config: EventConfig) -> tuple[np.ndarray, float]:
     """Distances for a run placing new, undated stories among older ones (in place), and the cut.
 
-    Two readings, weighed by how dense the new stories are among themselves (1 - `sparseness_of`):
+    Two readings, weighed by how dense the new stories are among themselves (`density_among`):
     - scattered new stories (a few per event, mostly first reports) are scaled among themselves
       only (`scale_among_themselves`) and stay plain against older ones;
     - a burst (the bulk of an event or several at once) is scaled as a from-scratch run over
       the whole window would scale it, except that a new story never comes closer to an older
       one than the plain distance. Why: a burst's first reports of a same-kind event measure
       their reach to the older event, and scaling would pull them into it.
+    Everything is expressed against the scaled window's cut (plain distances move up by the
+    difference of the two cuts).
     """
-    window_sparseness = sparseness_of(distance, config)
-    cut = cut_at(distance, config, window_sparseness)
+    plain_cut = cut_at(config.distance, distance, config)
+    window_sparseness = sparseness_at(scaled_full_cut(config), distance, config)
+    cut = cut_at(scaled_full_cut(config), distance, config, window_sparseness)
+    shift = np.float32(cut - plain_cut)
     rows = np.flatnonzero(new)
     among_new = np.ix_(rows, rows)
-    strength = 1 - sparseness_of(distance[among_new], config) if len(rows) >= 3 else 0.0
-    if strength <= 0:
-        return distance, cut
-    burst = similarity.locally_scaled_rows(distance, rows, config.scaling_neighbours,
-                                           config.scaling_weight * (1 - window_sparseness))
-    floor = distance[rows]
-    floor[:, rows] = 0.0  # among the new stories the scaled distances stand as they are
-    np.maximum(burst, floor, out=burst)
-    del floor
-    distance[among_new] = scale_among_themselves(distance[among_new], strength, config)
-    burst *= np.float32(strength)
-    blended = distance[rows]
-    blended *= np.float32(1 - strength)
-    blended += burst
-    distance[rows] = blended
-    distance[:, rows] = blended.T
+    strength = density_among(distance[among_new], config) if len(rows) >= 3 else 0.0
+    if strength > 0:
+        burst = similarity.locally_scaled_rows(distance, rows, config.scaling_neighbours,
+                                            config.scaling_weight * (1 - window_sparseness))
+        floor = distance[rows]
+        floor += shift
+        floor[:, rows] = 0.0  # among the new stories the scaled distances stand as they are
+        np.maximum(burst, floor, out=burst)
+        del floor
+        distance[among_new] = scale_among_themselves(distance[among_new], strength, config)
+    distance += shift
+    np.fill_diagonal(distance, 0.0)
+    if strength > 0:
+        burst *= np.float32(strength)
+        blended = distance[rows]
+        blended *= np.float32(1 - strength)
+        blended += burst
+        distance[rows] = blended
+        distance[:, rows] = blended.T
     return distance, cut
 
 
@@ -111,11 +128,14 @@ def scale_among_themselves(among_new: np.ndarray, strength: float, config: Event
     """The new stories' distances among themselves locally scaled as a run over them alone would
     scale them, at `strength` (how dense they are among themselves), in place.
 
-    Why: where a run brings the bulk of an event at once (news comes in bursts), its one-line
-    reports are kept together as in a first run; where the new stories are few or scattered
-    across events, nothing changes.
+    Their distances are lowered by the scaled windows' extra margin (`event_scaled_margin`) to
+    the same extent, as the plain cut is the reference. Why: where a run brings the bulk of an
+    event at once (news comes in bursts), its one-line reports are kept together as in a first
+    run; where the new stories are few or scattered across events, nothing changes.
     """
     similarity.local_scaling(among_new, config.scaling_neighbours, config.scaling_weight * strength)
+    among_new -= np.float32(config.scaled_margin * strength)
+    np.clip(among_new, 0.0, None, out=among_new)
     np.fill_diagonal(among_new, 0.0)
     return among_new
 

@@ -242,7 +242,8 @@ def test_window_cut_follows_sparseness_and_never_loosens_a_stricter_cut():
         assert cut == pytest.approx(s.sparse_distance)  # five stories, no two within the cut: sparse
     strict = s.model_copy(update={"distance": 0.05})
     for window_placed in (None, placed):
-        assert assign.window_distance(articles, vectors, strict, window_placed)[1] == pytest.approx(0.05)
+        assert assign.window_distance(articles, vectors, strict, window_placed)[1] == pytest.approx(
+            0.05 + s.scaled_margin)
     unscaled = strict.model_copy(update={"scaling_weight": 0.0})
     assert assign.window_distance(articles, vectors, unscaled, placed)[1] == 0.05
 
@@ -264,14 +265,15 @@ def test_windows_are_scaled_when_clustered_from_scratch_or_dated():
     off = s.model_copy(update={"scaling_weight": 0.0})
     plain, plain_cut = assign.window_distance(articles, vectors, off)
     assert plain_cut == s.distance  # dense: full cuts
-    # a run placing a new story among older ones, one story without a publication time: plain
+    # a run placing a new story among older ones, one story without a publication time:
+    # plain, measured against the scaled cut
     one_new = np.arange(len(articles)) == len(articles) - 1
     unscaled, cut = assign.window_distance(undated[:-1] + articles[-1:], vectors, s, ~one_new)
-    assert cut == pytest.approx(s.distance)
-    assert np.allclose(unscaled, plain, atol=1e-6)
+    assert cut == pytest.approx(s.distance + s.scaled_margin)
+    assert np.allclose(unscaled - cut, np.where(np.eye(len(articles)), -cut, plain - plain_cut), atol=1e-6)
     for window, placed in ((undated, None), (articles, None), (articles, ~one_new)):
         scaled, scaled_cut = assign.window_distance(window, vectors, s, placed)
-        assert scaled_cut == pytest.approx(s.distance)
+        assert scaled_cut == pytest.approx(s.distance + s.scaled_margin)
         assert not np.allclose(unscaled, scaled)
 
 
@@ -313,7 +315,7 @@ def test_a_burst_of_new_undated_stories_is_scaled_among_itself_as_one_run_over_t
     s = EventConfig()
     off = s.model_copy(update={"scaling_weight": 0.0})
     plain, _ = assign.window_distance(articles, vectors, off)
-    assert assign.sparseness_of(plain[np.ix_(is_new, is_new)], s) == 0.0  # the premise: a dense burst
+    assert assign.density_among(plain[np.ix_(is_new, is_new)], s) == 1.0  # the premise: a dense burst
     as_one_run, one_run_cut = assign.window_distance(articles, vectors, s)
     mixed, cut = assign.window_distance(articles, vectors, s, ~is_new)
     among_new = np.ix_(is_new, is_new)
