@@ -22,7 +22,7 @@ import pyarrow as pa
 from pipeline.config import DedupConfig
 from pipeline.dedup import quality
 from pipeline.dedup.index import DuplicateIndex, seen_times
-from pipeline.dedup.neighbours import neighbour_pairs, word_bags
+from pipeline.dedup.neighbours import neighbour_pairs, tfidf_rows, word_bags
 from pipeline.dedup.sketch import MAX_BUCKET, Sketcher, candidate_pairs
 from pipeline.dedup.verifier import load_verifier
 from pipeline.dedup.verify import (
@@ -32,6 +32,7 @@ from pipeline.dedup.verify import (
     fingerprint,
     fingerprints,
     overlap,
+    plain_scores,
     share_found,
     verify,
 )
@@ -358,8 +359,12 @@ def fold_by_word_bag(new: list[Article], by_id: dict[str, Article], group_of: di
     story takes over a stored group as it does in placement (`take_over`), where heavy damage
     left no shingle to find the pair by. A folded group's members join through its old canonical
     story (which verified against the new one directly), or by verifying against the new one
-    themselves; a group where neither holds stays as it is. `prints` holds the fingerprints made
-    so far and gains those of the stories compared here. Also: how many pairs were verified."""
+    themselves; a group where neither holds stays as it is. A lone story also joins a group through
+    one of its `dedup.neighbours` nearest members (each joined to its canonical story directly) that
+    it verifies against, as placement joins one through a member, where its word bag is no farther
+    from the group's canonical story than the verifier's copies ever were. `prints` holds the
+    fingerprints made so far and gains those of the stories compared here. Also: how many pairs
+    were verified."""
     fresh = {a.article_id for a in new}
     members: dict[str, list[DuplicateEdge]] = {}
     for e in edges:
@@ -368,16 +373,29 @@ def fold_by_word_bag(new: list[Article], by_id: dict[str, Article], group_of: di
     canonical = sorted(aid for aid, group in group_of.items() if aid == group and aid in by_id)  # any run, one order
     if not heads or len(canonical) < 2 or config.neighbours == 0:
         return stored_edges, edges, 0
-    times = seen_times([by_id[aid] for aid in canonical]).astype(np.int64)
-    kept = [i for i, (aid, t) in enumerate(zip(canonical, times)) if aid in fresh or t >= oldest.astype(np.int64)]
-    canonical, times = [canonical[i] for i in kept], times[kept]
-    position = {aid: i for i, aid in enumerate(canonical)}
-    bags = word_bags([by_id[aid].text for aid in canonical])
+    # a lone story may also be a copy of a story that is itself a copy in another group (real
+    # wire copies of one report): such members, joined to their canonical story directly, are
+    # neighbours too, and a lone story joins their group through them as placement joins it
+    direct = sorted({e.article_id for e in [*stored_edges, *edges] if not e.rule.startswith(VIA)
+                     and e.article_id in by_id and group_of.get(e.article_id) == e.duplicate_of != e.article_id})
+    pool = canonical + direct
+    times = seen_times([by_id[aid] for aid in pool]).astype(np.int64)
+    kept = [i for i, (aid, t) in enumerate(zip(pool, times)) if aid in fresh or t >= oldest.astype(np.int64)]
+    pool, times = [pool[i] for i in kept], times[kept]
+    is_canonical = set(canonical)
+    is_head = np.fromiter((aid in is_canonical for aid in pool), bool, len(pool))
+    position = {aid: i for i, aid in enumerate(pool)}
+    # words weighed among the canonical stories only: a story copied many times is not common
+    rows = tfidf_rows(word_bags([by_id[aid].text for aid in pool]), int(is_head.sum()))
     verifier = load_verifier(config.verifier)  # its copies, and the rules', were never farther than this
-    pairs = neighbour_pairs([position[aid] for aid in heads], bags, times, np.arange(len(canonical)),
-                            config.neighbours, int(config.window_days * 86400e6),
-                            verifier.min_word_cosine if verifier else 0.0)
-    involved = sorted({canonical[i] for _, a, b in pairs for i in (a, b)})
+    min_cosine = verifier.min_word_cosine if verifier else 0.0
+    # the nearest canonical stories and, apart, the nearest members: a story's own original
+    # is not crowded out of its neighbours by that original's damaged copies
+    pairs = sorted((pair for candidates in (np.flatnonzero(is_head), np.flatnonzero(~is_head))
+                    for pair in neighbour_pairs([position[aid] for aid in heads], rows, times, candidates,
+                                                config.neighbours, int(config.window_days * 86400e6), min_cosine)),
+                   key=lambda pair: (-pair[0], pair[1], pair[2]))
+    involved = sorted({aid for _, a, b in pairs for aid in (pool[a], pool[b], group_of[pool[b]])})
     todo = [aid for aid in involved if aid not in prints]
     prints.update(zip(todo, fingerprints([by_id[aid] for aid in todo], config.shingle_words)))
     rarity = Rarity(list(prints.values()))  # weighed among every story compared this run
@@ -401,10 +419,27 @@ def fold_by_word_bag(new: list[Article], by_id: dict[str, Article], group_of: di
     leading: set[str] = set()  # took a group in: stays the canonical story it is
     verified: set[tuple[int, int]] = set()  # two groups nearest each other come as two pairs: verified once
     for _, i, j in pairs:
-        story, neighbour = canonical[i], canonical[j]
+        story, neighbour = pool[i], pool[j]
         if story in moved or neighbour in moved or (min(i, j), max(i, j)) in verified:
             continue
         verified.add((min(i, j), max(i, j)))
+        if neighbour not in is_canonical:
+            if story in leading or members.get(story) or group_of[neighbour] == story:
+                continue  # a group of its own, or its own member: joins nothing through a member
+            group = group_of[neighbour]
+            if group in moved or group not in position or leads(story, group):
+                continue
+            if rows[position[story]].multiply(rows[position[group]]).sum() < min_cosine:
+                continue  # nothing like the group's own story (a short story a member quotes whole)
+            member_rule = verify(prints[story], prints[neighbour], config, rarity)[1]
+            if not member_rule:
+                continue
+            scores = plain_scores(prints[story], prints[group])
+            edges = [*edges, edge(story, group, scores, WORD_BAG, f"{VIA}{neighbour}: {member_rule}")]
+            group_of[story] = group
+            moved.add(story)
+            leading.add(group)
+            continue
         scores, rule = verify(prints[story], prints[neighbour], config, rarity)
         if not rule:
             continue

@@ -8,7 +8,8 @@ or copies that found each other but not their original) is compared, as a bag of
 (OCR look-alikes and doubled letters read alike) weighed by TF-IDF over the window's canonical
 stories, with every canonical story within `dedup.window_days`; its `dedup.neighbours` nearest
 become candidates, verified as any other pair (`verify`: the rules, then the learned verifier;
-`groups.fold_by_word_bag`). Not sentence embeddings: they come only after this stage (and every
+`groups.fold_by_word_bag`); so do its nearest group members, for a copy of a story that is itself
+a copy in another group. Not sentence embeddings: they come only after this stage (and every
 copy folded here is one story fewer to embed), and a keyboard-mangled copy's embedding places its
 original among its nearest less often than its word bag does.
 """
@@ -40,27 +41,28 @@ def word_bags(texts: list[str]) -> list[np.ndarray]:
     return [np.unique(word_hashes(list(set(text.split())))) for text in raw[keep].tobytes().split(b"\n")]
 
 
-def tfidf_rows(bags: list[np.ndarray]) -> sp.csr_matrix:
-    """One L2-normalized row per bag, each word weighed by log((1 + n) / (1 + df)) over the `bags`."""
+def tfidf_rows(bags: list[np.ndarray], weigh_among: int | None = None) -> sp.csr_matrix:
+    """One L2-normalized row per bag, each word weighed by log((1 + n) / (1 + df)) over the first
+    `weigh_among` bags (all of them for None)."""
     lengths = np.fromiter(map(len, bags), np.int64, len(bags))
     words, column = np.unique(np.concatenate(bags or [np.empty(0, np.uint64)]), return_inverse=True)
-    df = np.bincount(column, minlength=len(words))
-    weight = np.log((1 + len(bags)) / (1 + df)).astype(np.float32)[column]
+    n = len(bags) if weigh_among is None else weigh_among
+    df = np.bincount(column[:int(lengths[:n].sum())], minlength=len(words))
+    weight = np.log((1 + n) / (1 + df)).astype(np.float32)[column]
     row = np.repeat(np.arange(len(bags)), lengths)
     norms = np.sqrt(np.bincount(row, weights=weight ** 2, minlength=len(bags)))
     weight /= np.maximum(norms, 1e-9)[row].astype(np.float32)
     return sp.csr_matrix((weight, column, np.r_[0, np.cumsum(lengths)]), shape=(len(bags), len(words)))
 
 
-def neighbour_pairs(stories: list[int], bags: list[np.ndarray], times: np.ndarray, candidates: np.ndarray,
+def neighbour_pairs(stories: list[int], rows: sp.csr_matrix, times: np.ndarray, candidates: np.ndarray,
                     k: int, window_us: int, min_cosine: float = 0.0) -> list[tuple[float, int, int]]:
-    """(cosine, story, neighbour) for each of the `stories` (positions in `bags`) and its `k` nearest
-    of the `candidates` positions within `window_us` of it in time, by word-bag TF-IDF cosine, most
-    similar first; a story is not its own neighbour, nor one below `min_cosine` or with no word in
-    common."""
+    """(cosine, story, neighbour) for each of the `stories` (positions in `rows`, `tfidf_rows`) and its
+    `k` nearest of the `candidates` positions within `window_us` of it in time, by word-bag TF-IDF
+    cosine, most similar first; a story is not its own neighbour, nor one below `min_cosine` or
+    with no word in common."""
     if not stories or k <= 0 or not len(candidates):
         return []
-    rows = tfidf_rows(bags)
     others = rows[candidates].T.tocsr()
     pairs = []
     for first in range(0, len(stories), BLOCK):

@@ -389,6 +389,28 @@ def test_an_original_takes_over_a_mistyped_copy_that_only_the_word_bags_find(tmp
     assert all(result.group_of[e.duplicate_of] == e.duplicate_of for e in result.edges)
 
 
+def test_a_mistyped_copy_of_a_story_that_is_itself_a_member_joins_its_group_through_it():
+    # two agencies' versions of one report are one group, the other agency's version leading it;
+    # a heavily mistyped copy of the member verifies against the member but not against the
+    # version that leads, so the word bags reach the group through the member, as placement does
+    rows = [r for r in dev_records(200) if r["id"].startswith("18_")]
+    raw = [RawStory(source_id=r["id"], body=r["body"], title=r["title"], source="wire",
+                    published_at=T0 + timedelta(hours=i)) for i, r in enumerate(rows)]
+    member = next(r for r in rows if r["id"] == "18_2ecbplus")
+    typed = RawStory(source_id="typed", body=synth.damage(member["body"], "typos", "heavy", random.Random(1)),
+                     title=member["title"], source="copydesk", published_at=T0 + timedelta(hours=30))
+    articles = normalize(raw + [typed], T0)
+    by_source = {a.source_id: a for a in articles}
+    result = find_duplicates(articles)
+    group = result.group_of[by_source["18_2ecbplus"].article_id]
+    assert group != by_source["18_2ecbplus"].article_id  # the member: another version leads its group
+    assert verify(fp(by_source["typed"]), fp(by_source["18_2ecbplus"]), CONFIG)[1]
+    assert verify(fp(by_source["typed"]), fp(next(a for a in articles if a.article_id == group)), CONFIG)[1] is None
+    (edge,) = [e for e in result.edges if e.article_id == by_source["typed"].article_id]
+    assert result.group_of[by_source["typed"].article_id] == group
+    assert edge.method == "word_bag" and edge.rule.startswith(f"via member {by_source['18_2ecbplus'].article_id}")
+
+
 def test_a_new_version_of_a_stored_canonical_story_leads_its_copies_without_an_edge_to_itself(seed_stories, tmp_path):
     # the group is handed to the new version on arrival; it must not then verify against itself
     original = seed_stories[2]

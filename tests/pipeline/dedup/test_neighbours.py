@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.config import DedupConfig, Settings
 from pipeline.dedup import find_duplicates
-from pipeline.dedup.neighbours import neighbour_pairs, word_bags
+from pipeline.dedup.neighbours import neighbour_pairs, tfidf_rows, word_bags
 from pipeline.ingest.normalize import normalize
 from pipeline.run import run_ingest
 from tests.conftest import SEEDS
@@ -106,10 +106,10 @@ def test_word_bag_neighbours_are_the_nearest_within_the_window_above_the_floor()
     bags = word_bags(texts)
     day = 86_400_000_000
     times = np.array([0, 0, 0, 0], np.int64)
-    pairs = neighbour_pairs([0], bags, times, np.arange(4), 2, day)
+    pairs = neighbour_pairs([0], tfidf_rows(bags), times, np.arange(4), 2, day)
     assert [p[2] for p in pairs] == [1, 2]  # itself left out, most similar first, the unrelated one beyond k
     assert pairs[0][0] > pairs[1][0] > 0
-    assert [p[2] for p in neighbour_pairs([0], bags, np.array([0, 2 * day, 0, 0]), np.arange(4), 2, day)] == [2, 3]
-    assert neighbour_pairs([0], bags, times, np.arange(4), 2, day, min_cosine=pairs[0][0] + 1e-6) == []
+    assert [p[2] for p in neighbour_pairs([0], tfidf_rows(bags), np.array([0, 2 * day, 0, 0]), np.arange(4), 2, day)] == [2, 3]
+    assert neighbour_pairs([0], tfidf_rows(bags), times, np.arange(4), 2, day, min_cosine=pairs[0][0] + 1e-6) == []
     same, other = word_bags(["Rnay 1000 ofiice", "may looo office"])
     assert np.array_equal(same, other)  # OCR look-alikes and doubled letters agree
