@@ -382,8 +382,7 @@ def fold_by_word_bag(new: list[Article], by_id: dict[str, Article], group_of: di
     times = seen_times([by_id[aid] for aid in pool]).astype(np.int64)
     kept = [i for i, (aid, t) in enumerate(zip(pool, times)) if aid in fresh or t >= oldest.astype(np.int64)]
     pool, times = [pool[i] for i in kept], times[kept]
-    is_canonical = set(canonical)
-    is_head = np.fromiter((aid in is_canonical for aid in pool), bool, len(pool))
+    is_head = np.array(kept) < len(canonical)  # the canonical stories come first in the pool
     position = {aid: i for i, aid in enumerate(pool)}
     # words weighed among the canonical stories only: a story copied many times is not common
     rows = tfidf_rows(word_bags([by_id[aid].text for aid in pool]), int(is_head.sum()))
@@ -423,7 +422,7 @@ def fold_by_word_bag(new: list[Article], by_id: dict[str, Article], group_of: di
         if story in moved or neighbour in moved or (min(i, j), max(i, j)) in verified:
             continue
         verified.add((min(i, j), max(i, j)))
-        if neighbour not in is_canonical:
+        if not is_head[j]:
             if story in leading or members.get(story) or group_of[neighbour] == story:
                 continue  # a group of its own, or its own member: joins nothing through a member
             group = group_of[neighbour]
