@@ -6,7 +6,9 @@ outlet's rewrite of the same event can share as many words as such a copy keeps.
 tells them apart is that a copy keeps the original's words near where they were, however
 misspelt, so besides the rules' scores the verifier reads order-robust ones: unordered pairs of
 nearby words, each known by its last letters (a misread word keeps them more often than not),
-the bag of words, and how many of the words one text lacks are misspellings of the other's. A
+the bag of words, how many of the words one text lacks are misspellings of the other's, and
+that share times the pairs' overlap (a heavily mistyped copy has both, a rewrite seldom more
+than one; the model adds its scores, so what takes both needs their product). A
 logistic model weighs them; it is fitted on labelled pairs by `bench/copy_verifier.py` and
 committed as JSON next to this module, so runs load it and never fit it.
 """
@@ -31,7 +33,7 @@ WORD_END = 3  # letters that name a word in a pair
 FEATURES = (
     "word_jaccard", "word_containment", "char_jaccard", "char_containment", "paragraph_containment",
     "rare_word_containment", "rare_char_containment", "pair_jaccard", "pair_containment",
-    "bag_jaccard", "bag_containment", "misspelt_share", "length_ratio", "log_words",
+    "bag_jaccard", "bag_containment", "misspelt_share", "misspelt_pair_containment", "length_ratio", "log_words",
 )
 
 

@@ -271,7 +271,8 @@ def decide(config: DedupConfig, s: Scores, small_tokens: int, rare: Scores | Non
 def verifier_values(a: Fingerprint, b: Fingerprint, scores: Scores, rare: Scores) -> dict[str, float]:
     """The learned verifier's inputs for one pair (`verifier.FEATURES`): the rules' scores, plain and
     weighed by rarity, and the order-robust ones."""
-    return {**cheap_values(a, b, scores), **costly_values(a, b, rare)}
+    cheap = cheap_values(a, b, scores)
+    return {**cheap, **costly_values(a, b, rare, cheap)}
 
 
 def cheap_values(a: Fingerprint, b: Fingerprint, scores: Scores) -> dict[str, float]:
@@ -288,10 +289,12 @@ def cheap_values(a: Fingerprint, b: Fingerprint, scores: Scores) -> dict[str, fl
     }
 
 
-def costly_values(a: Fingerprint, b: Fingerprint, rare: Scores) -> dict[str, float]:
-    """The verifier's inputs that weigh by rarity or look words up one by one."""
+def costly_values(a: Fingerprint, b: Fingerprint, rare: Scores, cheap: dict[str, float]) -> dict[str, float]:
+    """The verifier's inputs that weigh by rarity or look words up one by one (`cheap`: the pair's
+    `cheap_values`)."""
+    misspelt = misspelt_share(a.words, b.words)
     return {"rare_word_containment": rare.containment, "rare_char_containment": rare.char_containment,
-            "misspelt_share": misspelt_share(a.words, b.words)}
+            "misspelt_share": misspelt, "misspelt_pair_containment": misspelt * cheap["pair_containment"]}
 
 
 def plain_scores(a: Fingerprint, b: Fingerprint) -> Scores:
@@ -317,7 +320,7 @@ def verify(a: Fingerprint, b: Fingerprint, config: DedupConfig,
             rare = rarity.scores(a, b) if rarity is not None else scores
             # as for the rules: text many other stories carry too (a footer) proves nothing
             if rare.char_containment >= config.rare_share * scores.char_containment:
-                rule = learned_rule(verifier, {**values, **costly_values(a, b, rare)})
+                rule = learned_rule(verifier, {**values, **costly_values(a, b, rare, values)})
     return scores, rule
 
 
