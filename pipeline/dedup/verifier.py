@@ -141,12 +141,15 @@ class CopyVerifier:
                                  for f, m, s, c in zip(self.features, self.mean, self.scale, self.coef))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
-    def could_reach(self, known: dict[str, float]) -> bool:
+    def could_reach(self, known: dict[str, float], ceilings: dict[str, float] | None = None) -> bool:
         """Whether the pair could reach the threshold with the features not in `known` (each in
-        0..1) at whichever end favours a copy: a pair that cannot is not worth the rest."""
+        0..1, or 0..its value in `ceilings`) at whichever end favours a copy: a pair that cannot
+        is not worth the rest."""
+        ceilings = ceilings or {}
         z = self.intercept
         for f, m, s, c in zip(self.features, self.mean, self.scale, self.coef):
-            z += c * (known[f] - m) / s if f in known else max(c * (1 - m) / s, -c * m / s)
+            top = ceilings.get(f, 1.0)
+            z += c * (known[f] - m) / s if f in known else max(c * (top - m) / s, -c * m / s)
         return z >= math.log(self.threshold / (1 - self.threshold))
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:

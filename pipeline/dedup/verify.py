@@ -297,6 +297,11 @@ def costly_values(a: Fingerprint, b: Fingerprint, rare: Scores, cheap: dict[str,
             "misspelt_share": misspelt, "misspelt_pair_containment": misspelt * cheap["pair_containment"]}
 
 
+def costly_ceilings(cheap: dict[str, float]) -> dict[str, float]:
+    """The highest each of `costly_values` can be, given the pair's `cheap_values` (others reach 1)."""
+    return {"misspelt_pair_containment": cheap["pair_containment"]}
+
+
 def plain_scores(a: Fingerprint, b: Fingerprint) -> Scores:
     jac, cont = overlap(a.shingles, b.shingles)
     char_jac, char_cont = overlap(a.grams, b.grams)
@@ -316,7 +321,7 @@ def verify(a: Fingerprint, b: Fingerprint, config: DedupConfig,
     verifier = load_verifier(config.verifier)
     if not rule and verifier is not None and small_tokens >= config.min_tokens:
         values = cheap_values(a, b, scores)
-        if verifier.could_reach(values):  # most pairs of different stories end here
+        if verifier.could_reach(values, costly_ceilings(values)):  # most pairs of different stories end here
             rare = rarity.scores(a, b) if rarity is not None else scores
             # as for the rules: text many other stories carry too (a footer) proves nothing
             if rare.char_containment >= config.rare_share * scores.char_containment:

@@ -15,8 +15,18 @@ from pipeline.dedup.verifier import (
     misspelt_share,
     near_pairs,
 )
-from pipeline.dedup.verify import Rarity, decide, fingerprints, overlap, plain_scores, verifier_values
+from pipeline.dedup.verify import (
+    Rarity,
+    cheap_values,
+    costly_ceilings,
+    decide,
+    fingerprints,
+    overlap,
+    plain_scores,
+    verifier_values,
+)
 from pipeline.ingest.normalize import normalize
+from pipeline.records import RawStory
 from tests.support import synth
 
 CONFIG = DedupConfig()
@@ -55,6 +65,26 @@ def test_the_committed_verifier_loads_and_a_saved_one_reads_back_the_same(tmp_pa
     x = np.random.default_rng(0).random((5, len(FEATURES)))
     assert np.allclose(shipped.probabilities(x), again.probabilities(x), atol=1e-5)
     assert load_verifier("none") is None
+
+
+def test_a_pair_the_cheap_scores_rule_out_could_not_reach_the_threshold_whatever_the_costly_ones():
+    # the costly scores are skipped for pairs `could_reach` rules out: it must never rule out a copy
+    verifier = load_verifier("")
+    rng = np.random.default_rng(3)
+    a, b = fingerprints(normalize([RawStory(source_id=str(i), body=text) for i, text in enumerate(
+        ["the council approved a new bus route to the hospital", "a new bus route to the hospital was approved"])]),
+        CONFIG.shingle_words)
+    cheap = set(cheap_values(a, b, plain_scores(a, b)))
+    ruled_out = 0
+    for _ in range(3000):
+        values = {f: float(rng.random()) for f in FEATURES}
+        values["log_words"] = float(rng.uniform(2, 7))
+        values["misspelt_pair_containment"] = values["misspelt_share"] * values["pair_containment"]
+        known = {f: values[f] for f in cheap}
+        if not verifier.could_reach(known, costly_ceilings(known)):
+            ruled_out += 1
+            assert verifier.probability(values) < verifier.threshold
+    assert ruled_out > 100  # the ceiling rules out pairs at all
 
 
 def test_a_verifier_file_missing_a_feature_is_refused_with_what_to_do(tmp_path):
